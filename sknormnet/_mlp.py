@@ -1,0 +1,958 @@
+"""The batch-normalized softmax multilayer perceptron classifier."""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import log_softmax, softmax
+from ._layers import Activation, BatchNorm, Dense
+from ._optimizers import OPTIMIZERS, optimizer_hyperparameters
+from ._schedules import SCHEDULES
+
+# Prediction runs in chunks of rows so that the widest layer's activations stay
+# around this many elements (16 MB in float64), whatever the number of rows.
+_PREDICT_CHUNK_ELEMENTS = 2**21
+
+
+def _as_layer_sizes(estimator):
+    """``hidden_layer_sizes`` as a list of ints, each checked to be positive.
+
+    The declarative constraints accept any array-like; the per-element check
+    lives here and raises the same error type with the same wording.
+    """
+    sizes = estimator.hidden_layer_sizes
+    sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+    if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
+        raise InvalidParameterError(
+            "The 'hidden_layer_sizes' parameter of "
+            f"{type(estimator).__name__} must be a positive int or a sequence "
+            f"of positive ints. Got {estimator.hidden_layer_sizes!r} instead."
+        )
+    return [int(size) for size in sizes]
+
+
+def _init_weights(fan_in, fan_out, activation, rng, dtype):
+    """He initialisation for relu, Glorot (uniform) for every other activation."""
+    if activation == "relu":
+        weights = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+    else:
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        weights = rng.uniform(-bound, bound, size=(fan_in, fan_out))
+    return weights.astype(dtype, copy=False)
+
+
+def _batch_slices(n_samples, batch_size, min_batch_size):
+    """Batches of ``batch_size`` rows; a remainder smaller than
+    ``min_batch_size`` joins the batch before it."""
+    slices = list(gen_batches(n_samples, batch_size))
+    if len(slices) > 1 and slices[-1].stop - slices[-1].start < min_batch_size:
+        slices[-2:] = [slice(slices[-2].start, slices[-1].stop)]
+    return slices
+
+
+class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
+    """Multilayer perceptron with batch normalization and a softmax output.
+
+    Every hidden layer computes ``z = a_prev @ W``, batch-normalizes ``z``
+    (``z_norm = (z - mu) / sqrt(var + eps)``, ``z~ = gamma * z_norm + beta``)
+    and applies the activation; the output layer is ``softmax(a @ W + b)``
+    over all classes, trained on the cross-entropy by mini-batch gradient
+    descent (plain, momentum, RMSprop or Adam) with an optional learning-rate
+    decay. At prediction time the running averages of ``mu`` and ``var``
+    replace the batch statistics and batch normalization is folded into the
+    weights, so a row's prediction never depends on the other rows.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Widths of the hidden layers; an empty sequence gives softmax
+        regression.
+
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers.
+
+    batch_norm : bool, default=True
+        Whether to batch-normalize every hidden layer's ``z`` before its
+        activation. The layer bias is then dropped, since ``beta`` takes its
+        role.
+
+    batch_norm_momentum : float in [0, 1), default=0.9
+        Weight of the old value in the running averages used at prediction
+        time: ``running = m * running + (1 - m) * batch_statistic``
+        (PyTorch's ``momentum=0.1`` is this 0.9).
+
+    batch_norm_epsilon : float, default=1e-5
+        Added to the variance in ``sqrt(var + epsilon)``.
+
+    solver : {"sgd", "momentum", "rmsprop", "adam"}, default="adam"
+        The update rule: plain gradient descent, momentum (an exponentially
+        weighted average of the gradients), RMSprop, or Adam.
+
+    learning_rate_init : float, default=1e-3
+        Initial step size ``alpha0``.
+
+    decay_rate : float, default=0.0
+        Learning-rate decay per epoch; 0 keeps the learning rate constant.
+
+    decay_schedule : {"inverse_time", "exponential"}, default="inverse_time"
+        ``"inverse_time"``: ``alpha0 / (1 + decay_rate * epoch)``;
+        ``"exponential"``: ``alpha0 * exp(-decay_rate * epoch)``, where
+        ``epoch`` counts the epochs completed before the current one.
+
+    momentum : float in [0, 1), default=0.9
+        ``beta`` of the ``"momentum"`` solver.
+
+    beta_1 : float in [0, 1), default=0.9
+        Adam's decay rate of the first moment.
+
+    beta_2 : float in [0, 1), default=0.999
+        Decay rate of the second moment, for ``"adam"`` and ``"rmsprop"``.
+
+    epsilon : float, default=1e-8
+        Added to the denominator of ``"adam"`` and ``"rmsprop"`` steps.
+
+    alpha : float, default=1e-4
+        L2 penalty on the weights (not on ``gamma``, ``beta`` or biases):
+        ``0.5 * alpha * sum(W**2) / batch_size`` is added to each batch's loss.
+
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(256, n_samples)``. A last batch
+        of a single row joins the batch before it, since batch statistics
+        need at least two rows.
+
+    max_iter : int, default=200
+        Maximum number of epochs of ``fit``.
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows at every epoch.
+
+    tol : float, default=1e-4
+        Improvement of the training loss (or, with ``early_stopping``, of the
+        validation score) below which an epoch counts as no improvement.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without improvement after which training stops.
+
+    early_stopping : bool, default=False
+        Whether ``fit`` holds out a stratified ``validation_fraction`` of the
+        data, monitors it every epoch and stops when it no longer improves;
+        the best epoch's weights and batch-norm statistics are restored at the
+        end. ``partial_fit`` never holds data out.
+
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training data held out for early stopping.
+
+    scoring : str, callable or None, default=None
+        The score monitored on the validation data; None monitors the
+        negative validation log-loss. Any scikit-learn scorer name or
+        ``scorer(estimator, X, y)`` callable.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss: ``{label: weight}``, or
+        ``"balanced"`` for ``n_samples / (n_classes * class_count)``.
+
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights and optimizer
+        state instead of starting anew.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling and the validation
+        split.
+
+    verbose : int, default=0
+        With 1 or more, prints one line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    coefs_ : list of ndarray
+        Weight matrix of each layer, of shape ``(fan_in, fan_out)``.
+
+    intercepts_ : list of ndarray or None
+        Bias of each layer; None for hidden layers with batch normalization.
+
+    gammas_, betas_ : list of ndarray
+        Batch-norm scale and shift of each hidden layer (empty lists without
+        batch normalization).
+
+    running_means_, running_vars_ : list of ndarray
+        Running averages of the batch means and unbiased variances of each
+        hidden layer's ``z`` (empty lists without batch normalization).
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs, one per class.
+
+    out_activation_ : str
+        Always ``"softmax"``.
+
+    loss_ : float
+        Training loss of the last epoch (cross-entropy plus L2 penalty).
+
+    loss_curve_ : list of float
+        Training loss of every epoch.
+
+    best_loss_ : float
+        Smallest training loss reached.
+
+    validation_loss_curve_ : list of float
+        Validation log-loss of every epoch (empty without early stopping).
+
+    validation_scores_ : list of float
+        Monitored validation score of every epoch (empty without early
+        stopping).
+
+    best_validation_score_ : float or None
+        Best monitored validation score (None without early stopping).
+
+    best_epoch_ : int or None
+        Index in the curves of the epoch whose weights were restored by early
+        stopping (None without early stopping).
+
+    learning_rate_curve_ : list of float
+        Learning rate used in every epoch.
+
+    n_iter_ : int
+        Number of epochs run by the last ``fit`` (``partial_fit`` adds one).
+
+    t_ : int
+        Number of training samples seen.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : Multilayer perceptron without batch
+        normalization.
+
+    Notes
+    -----
+    The training loss of a batch of ``n`` rows with one-hot labels ``y``,
+    softmax outputs ``y_hat`` and sample weights ``s`` (1 by default) is::
+
+        L = -sum_i s_i sum_c y_ic log(y_hat_ic) / sum_i s_i
+            + 0.5 * alpha * sum(W**2) / sum_i s_i
+
+    whose gradient with respect to the output logits is
+    ``s_i * (y_hat_i - y_i) / sum_i s_i``. Backpropagation through batch
+    normalization is exact (see ``BatchNorm`` in ``sknormnet._layers``).
+
+    References
+    ----------
+    S. Ioffe and C. Szegedy, "Batch Normalization: Accelerating Deep Network
+    Training by Reducing Internal Covariate Shift", ICML 2015.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sknormnet import MLPBatchNormClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> model = make_pipeline(
+    ...     StandardScaler(),
+    ...     MLPBatchNormClassifier(early_stopping=True, random_state=0),
+    ... ).fit(X_train, y_train)
+    >>> model.score(X_test, y_test) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions({"relu", "tanh", "logistic", "identity"})],
+        "batch_norm": ["boolean"],
+        "batch_norm_momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm_epsilon": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "decay_rate": [Interval(Real, 0, None, closed="left")],
+        "decay_schedule": [StrOptions(set(SCHEDULES))],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "scoring": [None, str, callable],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        batch_norm=True,
+        batch_norm_momentum=0.9,
+        batch_norm_epsilon=1e-5,
+        solver="adam",
+        learning_rate_init=1e-3,
+        decay_rate=0.0,
+        decay_schedule="inverse_time",
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-4,
+        batch_size="auto",
+        max_iter=200,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        scoring=None,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.decay_rate = decay_rate
+        self.decay_schedule = decay_schedule
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.scoring = scoring
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)`` for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 data trains in float32.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the loss and in the validation metrics.
+
+        Returns
+        -------
+        self : MLPBatchNormClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for exactly one epoch over ``(X, y)``, keeping all state.
+
+        Weights, optimizer moments, batch-norm running statistics and the
+        histories carry over between calls; hyperparameters changed with
+        ``set_params`` (such as ``learning_rate_init``) apply from the next
+        call on.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever be seen; required on the first call,
+            ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the loss.
+
+        Returns
+        -------
+        self : MLPBatchNormClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        layer_sizes = _as_layer_sizes(self)
+        fitted = hasattr(self, "coefs_")
+        reset = not fitted or (not incremental and not self.warm_start)
+        dtype = [np.float64, np.float32] if reset else self.coefs_[0].dtype
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=dtype,
+            order="C",
+            reset=reset,
+        )
+        if sparse.issparse(X):
+            X = X.tocsr()
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = self._classes_for_new_model(y, incremental, classes)
+        y_codes = self._encode_labels(y)
+        sample_weight = self._combined_sample_weight(y_codes, sample_weight, X)
+
+        if reset:
+            self._random_state = check_random_state(self.random_state)
+            self._initialize(X.shape[1], X.dtype, layer_sizes)
+        else:
+            self._check_architecture_unchanged(layer_sizes)
+        self._sync_optimizer()
+
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            split = self._validation_split(X, y_codes, sample_weight)
+            X, y_codes, sample_weight, X_val, y_val, sample_weight_val = split
+        if not incremental:
+            self.n_iter_ = 0
+            self._no_improvement_count = 0
+
+        batch_slices = self._batch_slices(X.shape[0])
+        n_epochs = 1 if incremental else self.max_iter
+        converged = False
+        for _ in range(n_epochs):
+            epoch_start = time.perf_counter()
+            self._train_one_epoch(X, y_codes, sample_weight, batch_slices)
+            self.n_iter_ += 1
+            if early_stopping:
+                self._record_validation(X_val, y_val, sample_weight_val)
+            converged = self._update_no_improvement(early_stopping)
+            if self.verbose:
+                self._print_epoch(time.perf_counter() - epoch_start)
+            if converged and not incremental:
+                break
+
+        if early_stopping and self._best_state is not None:
+            self._restore_state(self._best_state)
+        if not incremental and not converged:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                "reached and the optimization hasn't converged yet; increase "
+                "max_iter or learning_rate_init.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _classes_for_new_model(self, y, incremental, classes):
+        if incremental:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: "
+                    "the network's output layer needs every class up front."
+                )
+            all_classes = np.unique(np.asarray(classes))
+            unknown = np.setdiff1d(np.unique(y), all_classes)
+            if unknown.size:
+                raise ValueError(
+                    f"y has labels {unknown.tolist()} that are not in classes="
+                    f"{all_classes.tolist()}; pass every possible label in classes."
+                )
+        else:
+            all_classes = np.unique(y)
+        if all_classes.size < 2:
+            raise ValueError(
+                "MLPBatchNormClassifier needs samples of at least 2 classes in "
+                f"the data, but the data contains only one class: {all_classes[0]!r}."
+            )
+        return all_classes
+
+    def _encode_labels(self, y):
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.minimum(codes, self.classes_.size - 1)
+        unknown = self.classes_[codes] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y has labels {np.unique(y[unknown]).tolist()} the model was not "
+                f"fitted with; its classes are {self.classes_.tolist()}. Refit "
+                "with warm_start=False to learn new classes."
+            )
+        return codes
+
+    def _combined_sample_weight(self, y_codes, sample_weight, X):
+        """Sample weights times class weights, or None when all are 1."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        if self.class_weight is None:
+            return sample_weight
+        n_classes = self.classes_.size
+        if self.class_weight == "balanced":
+            counts = np.bincount(y_codes, minlength=n_classes)
+            present = counts > 0
+            per_class = np.ones(n_classes)
+            per_class[present] = y_codes.size / (present.sum() * counts[present])
+        else:
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels {sorted(unknown, key=str)} that are "
+                    f"not classes; the classes are {self.classes_.tolist()}."
+                )
+            per_class = np.array(
+                [self.class_weight.get(label, 1.0) for label in self.classes_.tolist()]
+            )
+        weights = per_class.astype(X.dtype)[y_codes]
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _initialize(self, n_features, dtype, layer_sizes):
+        rng = self._random_state
+        fan_ins = [n_features, *layer_sizes]
+        fan_outs = [*layer_sizes, self.classes_.size]
+        self.coefs_ = []
+        self.intercepts_ = []
+        for index, (fan_in, fan_out) in enumerate(zip(fan_ins, fan_outs)):
+            hidden = index < len(layer_sizes)
+            activation = self.activation if hidden else "softmax"
+            self.coefs_.append(_init_weights(fan_in, fan_out, activation, rng, dtype))
+            no_bias = hidden and self.batch_norm
+            self.intercepts_.append(None if no_bias else np.zeros(fan_out, dtype))
+        normalized = layer_sizes if self.batch_norm else []
+        self.gammas_ = [np.ones(size, dtype) for size in normalized]
+        self.betas_ = [np.zeros(size, dtype) for size in normalized]
+        self.running_means_ = [np.zeros(size, dtype) for size in normalized]
+        self.running_vars_ = [np.ones(size, dtype) for size in normalized]
+        self.n_layers_ = len(layer_sizes) + 2
+        self.n_outputs_ = self.classes_.size
+        self.out_activation_ = "softmax"
+        self.loss_curve_ = []
+        self.learning_rate_curve_ = []
+        self.validation_loss_curve_ = []
+        self.validation_scores_ = []
+        self.best_loss_ = np.inf
+        self.best_validation_score_ = None
+        self.best_epoch_ = None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._no_improvement_count = 0
+        self._optimizer = None
+        self._best_state = None
+
+    def _check_architecture_unchanged(self, layer_sizes):
+        fitted_sizes = [coef.shape[1] for coef in self.coefs_[:-1]]
+        if fitted_sizes != layer_sizes or bool(self.gammas_) != (
+            self.batch_norm and bool(layer_sizes)
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} and "
+                f"batch_norm={self.batch_norm!r} do not match the fitted network "
+                f"(hidden layers {fitted_sizes}, batch norm "
+                f"{bool(self.gammas_)}); set them back or fit from scratch with "
+                "warm_start=False."
+            )
+
+    def _layers(self):
+        """The network as a list of layers sharing the fitted arrays."""
+        layers = []
+        n_hidden = len(self.coefs_) - 1
+        for index in range(n_hidden):
+            layers.append(Dense(self.coefs_[index], self.intercepts_[index]))
+            if self.gammas_:
+                layers.append(
+                    BatchNorm(
+                        self.gammas_[index],
+                        self.betas_[index],
+                        self.running_means_[index],
+                        self.running_vars_[index],
+                        momentum=self.batch_norm_momentum,
+                        epsilon=self.batch_norm_epsilon,
+                    )
+                )
+            layers.append(Activation(self.activation))
+        layers.append(Dense(self.coefs_[-1], self.intercepts_[-1]))
+        return layers
+
+    def _sync_optimizer(self):
+        """Create the optimizer, or hand it the current hyperparameters.
+
+        Keeping the optimizer object keeps its moments, so a hyperparameter
+        changed between ``partial_fit`` calls takes effect without a reset.
+        """
+        params = [param for layer in self._layers() for param in layer.params]
+        optimizer_class = OPTIMIZERS[self.solver]
+        hyperparameters = optimizer_hyperparameters(self)
+        if not isinstance(self._optimizer, optimizer_class):
+            self._optimizer = optimizer_class(
+                params, self.learning_rate_init, **hyperparameters
+            )
+        for name, value in hyperparameters.items():
+            setattr(self._optimizer, name, value)
+
+    def _batch_slices(self, n_samples):
+        if self.gammas_ and n_samples < 2:
+            raise ValueError(
+                f"Found {n_samples} training sample(s), but batch normalization "
+                "needs at least 2 rows per batch; pass more samples or set "
+                "batch_norm=False."
+            )
+        if self.batch_size == "auto":
+            batch_size = min(256, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    f"batch_size={self.batch_size} is larger than the "
+                    f"{n_samples} training samples; it is clipped to {n_samples}."
+                )
+            batch_size = min(self.batch_size, n_samples)
+        min_batch_size = 2 if self.gammas_ else 1
+        if batch_size < min_batch_size:
+            batch_size = min_batch_size
+        return _batch_slices(n_samples, batch_size, min_batch_size)
+
+    def _validation_split(self, X, y_codes, sample_weight):
+        n_val = int(np.ceil(self.validation_fraction * y_codes.size))
+        counts = np.bincount(y_codes, minlength=self.classes_.size)
+        if counts.min() < 2 or n_val < self.classes_.size:
+            raise ValueError(
+                "early_stopping needs a stratified validation set holding every "
+                f"class: with validation_fraction={self.validation_fraction}, "
+                f"{y_codes.size} samples and class counts {counts.tolist()}, "
+                "that is impossible. Raise validation_fraction, pass more "
+                "samples per class, or set early_stopping=False."
+            )
+        weights = np.ones(y_codes.size) if sample_weight is None else sample_weight
+        X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
+            X,
+            y_codes,
+            weights,
+            test_size=self.validation_fraction,
+            stratify=y_codes,
+            random_state=self._random_state,
+        )
+        if sample_weight is None:
+            w_train = w_val = None
+        return X_train, y_train, w_train, X_val, self.classes_[y_val], w_val
+
+    # ---------------------------------------------------------- one epoch
+
+    def _current_learning_rate(self):
+        schedule = SCHEDULES[self.decay_schedule]
+        return schedule(self.learning_rate_init, self.decay_rate, len(self.loss_curve_))
+
+    def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices):
+        learning_rate = self._current_learning_rate()
+        self._optimizer.learning_rate = learning_rate
+        layers = self._layers()
+        params = [param for layer in layers for param in layer.params]
+        grads = [grad for layer in layers for grad in layer.grads]
+        snapshot = self._state_snapshot()
+
+        n_samples = y_codes.size
+        order = (
+            self._random_state.permutation(n_samples)
+            if self.shuffle
+            else np.arange(n_samples)
+        )
+        dense = not sparse.issparse(X)
+        if dense:
+            max_rows = max(s.stop - s.start for s in batch_slices)
+            X_buffer = np.empty((max_rows, X.shape[1]), dtype=X.dtype)
+        total_weight = n_samples if sample_weight is None else sample_weight.sum()
+        epoch_loss = 0.0
+        # Overflow surfaces as a non-finite loss, reported with a clear error.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for batch in batch_slices:
+                rows = order[batch]
+                if dense:
+                    X_batch = np.take(X, rows, axis=0, out=X_buffer[: rows.size])
+                else:
+                    X_batch = X[rows]
+                weights = None if sample_weight is None else sample_weight[rows]
+                batch_weight = rows.size if weights is None else weights.sum()
+                if batch_weight <= 0:
+                    continue
+                loss = self._forward_backward(layers, X_batch, y_codes[rows], weights)
+                if not np.isfinite(loss):
+                    self._diverged(snapshot, learning_rate)
+                self._optimizer.update_params(params, grads)
+                epoch_loss += loss * batch_weight
+                self.t_ += rows.size
+        # The last update of the epoch has not been through a loss yet.
+        if not all(np.isfinite(param).all() for param in params):
+            self._diverged(snapshot, learning_rate)
+
+        self.loss_ = float(epoch_loss / total_weight)
+        self.loss_curve_.append(self.loss_)
+        self.learning_rate_curve_.append(learning_rate)
+
+    def _diverged(self, snapshot, learning_rate):
+        """Put back the weights of the epoch's start and raise."""
+        self._restore_state(snapshot)
+        raise ValueError(
+            f"learning_rate_init={self.learning_rate_init} made the training "
+            f"loss non-finite at epoch {len(self.loss_curve_) + 1} (learning "
+            f"rate {learning_rate:.3g}); the weights are left as they were "
+            "before that epoch. Lower learning_rate_init, scale the features "
+            "(e.g. with StandardScaler) or raise alpha."
+        )
+
+    def _forward_backward(self, layers, X, y_codes, sample_weight):
+        """One forward and backward pass; fills the layers' gradients.
+
+        Returns the batch loss: weighted mean cross-entropy plus L2 penalty.
+        """
+        activations = X
+        for layer in layers:
+            activations = layer.forward(activations, training=True)
+        logits = activations
+        n_samples = y_codes.size
+        rows = np.arange(n_samples)
+        log_proba = log_softmax(logits)
+        if sample_weight is None:
+            normalizer = n_samples
+            cross_entropy = -log_proba[rows, y_codes].sum()
+        else:
+            normalizer = sample_weight.sum()
+            cross_entropy = -np.dot(sample_weight, log_proba[rows, y_codes])
+
+        # dL/dlogits = s_i * (softmax - onehot) / sum(s)
+        delta = np.exp(log_proba, out=log_proba)
+        delta[rows, y_codes] -= 1
+        if sample_weight is None:
+            delta /= normalizer
+        else:
+            delta *= (sample_weight / normalizer)[:, np.newaxis]
+
+        for position in range(len(layers) - 1, -1, -1):
+            layer = layers[position]
+            if isinstance(layer, Dense):
+                delta = layer.backward(delta, input_grad=position > 0)
+            else:
+                delta = layer.backward(delta)
+
+        penalty = 0.0
+        if self.alpha:
+            scale = self.alpha / normalizer
+            for layer in layers:
+                if isinstance(layer, Dense):
+                    weights = layer.weights
+                    penalty += np.dot(weights.ravel(), weights.ravel())
+                    layer.weights_grad += scale * weights
+            penalty *= 0.5 * scale
+        return float(cross_entropy / normalizer + penalty)
+
+    def _state_arrays(self):
+        """Every array that training changes, in a fixed order."""
+        intercepts = [b for b in self.intercepts_ if b is not None]
+        return [
+            *self.coefs_,
+            *intercepts,
+            *self.gammas_,
+            *self.betas_,
+            *self.running_means_,
+            *self.running_vars_,
+        ]
+
+    def _state_snapshot(self):
+        return [array.copy() for array in self._state_arrays()]
+
+    def _restore_state(self, snapshot):
+        # Copy into the existing arrays: the optimizer refers to them.
+        for array, saved in zip(self._state_arrays(), snapshot):
+            array[...] = saved
+
+    # ------------------------------------------------ monitoring an epoch
+
+    def _record_validation(self, X_val, y_val, sample_weight_val):
+        log_proba = self.predict_log_proba(X_val)
+        codes = np.searchsorted(self.classes_, y_val)
+        sample_losses = -log_proba[np.arange(codes.size), codes]
+        val_loss = float(np.average(sample_losses, weights=sample_weight_val))
+        self.validation_loss_curve_.append(val_loss)
+        if self.scoring is None:
+            score = -val_loss
+        else:
+            scorer = check_scoring(self, scoring=self.scoring)
+            kwargs = (
+                {}
+                if sample_weight_val is None
+                else {"sample_weight": sample_weight_val}
+            )
+            score = float(scorer(self, X_val, y_val, **kwargs))
+        self.validation_scores_.append(score)
+
+    def _update_no_improvement(self, early_stopping):
+        """Update the best values; return True when training should stop."""
+        if early_stopping:
+            score = self.validation_scores_[-1]
+            best = self.best_validation_score_
+            if best is not None and score < best + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if best is None or score > best:
+                self.best_validation_score_ = score
+                self.best_epoch_ = len(self.validation_scores_) - 1
+                self._best_state = self._state_snapshot()
+        else:
+            if self.loss_ > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+        return self._no_improvement_count > self.n_iter_no_change
+
+    def _print_epoch(self, seconds):
+        parts = [f"Epoch {len(self.loss_curve_)}", f"loss={self.loss_:.6f}"]
+        if self.validation_loss_curve_ and self.early_stopping:
+            parts.append(f"validation loss={self.validation_loss_curve_[-1]:.6f}")
+            parts.append(f"validation score={self.validation_scores_[-1]:.6f}")
+        parts.append(f"learning rate={self.learning_rate_curve_[-1]:.3g}")
+        parts.append(f"{seconds:.2f}s")
+        print(", ".join(parts))
+
+    # ------------------------------------------------------------ predict
+
+    def _folded_params(self, dtype):
+        """Weights and biases with batch normalization folded in.
+
+        ``gamma * (x @ W - mean) / sqrt(var + eps) + beta`` equals
+        ``x @ (W * scale) + (beta - mean * scale)`` with
+        ``scale = gamma / sqrt(var + eps)``.
+        """
+        folded = []
+        for index, weights in enumerate(self.coefs_):
+            if index < len(self.gammas_):
+                scale = self.gammas_[index] / np.sqrt(
+                    self.running_vars_[index] + self.batch_norm_epsilon
+                )
+                bias = self.betas_[index] - self.running_means_[index] * scale
+                weights = weights * scale
+            else:
+                bias = self.intercepts_[index]
+            folded.append((weights.astype(dtype, copy=False), bias.astype(dtype)))
+        return folded
+
+    def _validated_input(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        return X.tocsr() if sparse.issparse(X) else X
+
+    def _logits(self, X):
+        """Output-layer logits of validated ``X``, chunk by chunk."""
+        folded = self._folded_params(X.dtype)
+        activation = Activation(self.activation)
+        widest = max(weights.shape[1] for weights, _ in folded)
+        chunk_rows = max(1, _PREDICT_CHUNK_ELEMENTS // widest)
+        logits = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)
+        for chunk in gen_batches(X.shape[0], chunk_rows):
+            activations = X[chunk]
+            for index, (weights, bias) in enumerate(folded):
+                z = activations @ weights
+                z += bias
+                activations = (
+                    z if index == len(folded) - 1 else activation.forward(z, False)
+                )
+            logits[chunk] = activations
+        return logits
+
+    def predict(self, X):
+        """Predict the class of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        logits = self._logits(self._validated_input(X))
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the output layer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; rows sum to 1.
+        """
+        return softmax(self._logits(self._validated_input(X)))
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Finite for any finite input.
+        """
+        return log_softmax(self._logits(self._validated_input(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

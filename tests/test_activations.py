@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import log_softmax as scipy_log_softmax
+from scipy.special import softmax as scipy_softmax
+
+from sknormnet._activations import (
+    ACTIVATION_BACKWARDS,
+    ACTIVATIONS,
+    log_softmax,
+    softmax,
+)
+
+REFERENCE_ACTIVATIONS = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "tanh": np.tanh,
+    "logistic": lambda z: 1 / (1 + np.exp(-z)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_matches_formula(name):
+    z = np.linspace(-4, 4, 41).reshape(-1, 1)
+    assert_allclose(ACTIVATIONS[name](z.copy()), REFERENCE_ACTIVATIONS[name](z))
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_derivative_matches_finite_differences(name):
+    # Points away from relu's kink at 0, where the derivative is undefined.
+    z = np.linspace(-3.05, 3.05, 30).reshape(3, 10)
+    step = 1e-6
+    numeric = (
+        REFERENCE_ACTIVATIONS[name](z + step) - REFERENCE_ACTIVATIONS[name](z - step)
+    ) / (2 * step)
+    a = ACTIVATIONS[name](z.copy())
+    upstream = np.random.default_rng(0).normal(size=z.shape)
+    assert_allclose(
+        ACTIVATION_BACKWARDS[name](a, upstream.copy()),
+        upstream * numeric,
+        rtol=1e-6,
+        atol=1e-9,
+    )
+
+
+def test_softmax_matches_scipy_and_handles_huge_logits():
+    z = np.random.default_rng(0).normal(scale=30, size=(20, 5))
+    z[0] = [1e4, -1e4, 0, 1e4, 5]
+    assert_allclose(softmax(z.copy()), scipy_softmax(z, axis=1))
+    assert np.all(np.isfinite(softmax(z.copy())))
+
+
+def test_log_softmax_is_finite_and_matches_scipy():
+    z = np.random.default_rng(1).normal(scale=50, size=(20, 4))
+    z[0] = [1e300, -1e300, 0.0, 3.0]
+    result = log_softmax(z)
+    assert np.all(np.isfinite(result))
+    assert_allclose(result, scipy_log_softmax(z, axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_keeps_dtype(dtype):
+    z = np.ones((3, 4), dtype=dtype)
+    assert softmax(z).dtype == dtype
+    assert log_softmax(z).dtype == dtype

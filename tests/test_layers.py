@@ -1,0 +1,100 @@
+import numpy as np
+from numpy.testing import assert_allclose
+
+from sknormnet._layers import BatchNorm, Dense
+
+
+def _batch_norm(n_units, momentum=0.9, epsilon=1e-5, seed=0):
+    rng = np.random.default_rng(seed)
+    return BatchNorm(
+        gamma=rng.uniform(0.5, 2, n_units),
+        beta=rng.normal(size=n_units),
+        running_mean=np.zeros(n_units),
+        running_var=np.ones(n_units),
+        momentum=momentum,
+        epsilon=epsilon,
+    )
+
+
+def test_batch_norm_forward_matches_formula():
+    rng = np.random.default_rng(0)
+    z = rng.normal(3.0, 2.0, size=(16, 5))
+    layer = _batch_norm(5)
+    out = layer.forward(z.copy(), training=True)
+    mu = z.mean(axis=0)
+    var = ((z - mu) ** 2).mean(axis=0)
+    expected = layer.gamma * (z - mu) / np.sqrt(var + 1e-5) + layer.beta
+    assert_allclose(out, expected)
+
+
+def test_batch_norm_running_statistics_use_unbiased_variance():
+    rng = np.random.default_rng(1)
+    layer = _batch_norm(3, momentum=0.8)
+    z1, z2 = rng.normal(size=(10, 3)), rng.normal(2, 3, size=(10, 3))
+    layer.forward(z1.copy(), training=True)
+    layer.forward(z2.copy(), training=True)
+    mean = 0.8 * (0.8 * 0 + 0.2 * z1.mean(0)) + 0.2 * z2.mean(0)
+    var = 0.8 * (0.8 * 1 + 0.2 * z1.var(0, ddof=1)) + 0.2 * z2.var(0, ddof=1)
+    assert_allclose(layer.running_mean, mean)
+    assert_allclose(layer.running_var, var)
+
+
+def test_batch_norm_inference_uses_running_statistics_only():
+    layer = _batch_norm(2)
+    layer.running_mean[:] = [1.0, -2.0]
+    layer.running_var[:] = [4.0, 0.25]
+    z = np.array([[3.0, -2.0]])
+    out = layer.forward(z, training=False)
+    expected = (
+        layer.gamma * (z - layer.running_mean) / np.sqrt(layer.running_var + 1e-5)
+        + layer.beta
+    )
+    assert_allclose(out, expected)
+
+
+def _numeric_gradient(objective, array, step=1e-6):
+    """Central differences of ``objective()`` with respect to ``array``."""
+    gradient = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + step
+        plus = objective()
+        array[index] = original - step
+        minus = objective()
+        array[index] = original
+        gradient[index] = (plus - minus) / (2 * step)
+    return gradient
+
+
+def test_batch_norm_backward_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(7, 4))
+    upstream = rng.normal(size=(7, 4))
+    layer = _batch_norm(4)
+
+    def objective():
+        return float(np.sum(layer.forward(z.copy(), training=True) * upstream))
+
+    layer.forward(z.copy(), training=True)
+    dz = layer.backward(upstream.copy())
+    assert_allclose(dz, _numeric_gradient(objective, z), rtol=1e-5, atol=1e-8)
+    assert_allclose(
+        layer.gamma_grad, _numeric_gradient(objective, layer.gamma), rtol=1e-5
+    )
+    assert_allclose(
+        layer.beta_grad, _numeric_gradient(objective, layer.beta), rtol=1e-5
+    )
+
+
+def test_dense_backward_gradients():
+    rng = np.random.default_rng(3)
+    X, W, b = rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), rng.normal(size=2)
+    layer = Dense(W, b)
+    out = layer.forward(X, training=True)
+    assert_allclose(out, X @ W + b)
+    upstream = rng.normal(size=(5, 2))
+    dX = layer.backward(upstream)
+    assert_allclose(layer.weights_grad, X.T @ upstream)
+    assert_allclose(layer.bias_grad, upstream.sum(axis=0))
+    assert_allclose(dX, upstream @ W.T)
+    assert layer.backward(upstream, input_grad=False) is None

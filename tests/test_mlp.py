@@ -1,0 +1,488 @@
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sknormnet import MLPBatchNormClassifier
+from sknormnet._layers import Dense
+
+ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
+SOLVERS = ["sgd", "momentum", "rmsprop", "adam"]
+
+
+def _quiet_fit(model, X, y, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **kwargs)
+
+
+def _loss_and_gradients(model, X, y_codes, sample_weight=None):
+    layers = model._layers()
+    loss = model._forward_backward(layers, X, y_codes, sample_weight)
+    params = [p for layer in layers for p in layer.params]
+    grads = [g.copy() for layer in layers for g in layer.grads]
+    return loss, params, grads
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gradients_match_finite_differences(activation, batch_norm, weighted):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 4))
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2])
+    model = MLPBatchNormClassifier(
+        hidden_layer_sizes=(5, 3),
+        activation=activation,
+        batch_norm=batch_norm,
+        alpha=0.3,
+        max_iter=1,
+        random_state=0,
+    )
+    _quiet_fit(model, X, y)
+    # Move gamma, beta and biases off their initial values so that every
+    # term of the gradient is exercised.
+    for array in model._state_arrays():
+        array += rng.normal(scale=0.3, size=array.shape)
+    sample_weight = rng.uniform(0.2, 3, size=9) if weighted else None
+
+    _, params, grads = _loss_and_gradients(model, X, y, sample_weight)
+    assert len(params) == (8 if batch_norm else 6)
+    step = 1e-6
+    for param, grad in zip(params, grads):
+        numeric = np.zeros_like(param)
+        for index in np.ndindex(param.shape):
+            original = param[index]
+            param[index] = original + step
+            plus = _loss_and_gradients(model, X, y, sample_weight)[0]
+            param[index] = original - step
+            minus = _loss_and_gradients(model, X, y, sample_weight)[0]
+            param[index] = original
+            numeric[index] = (plus - minus) / (2 * step)
+        assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_loss_is_cross_entropy_plus_l2_penalty():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(12, 3))
+    y = np.arange(12) % 3
+    model = _quiet_fit(
+        MLPBatchNormClassifier((4,), alpha=0.7, max_iter=1, random_state=0), X, y
+    )
+    loss, _, _ = _loss_and_gradients(model, X, y)
+    # Independent forward pass with batch statistics.
+    z = X @ model.coefs_[0]
+    z_norm = (z - z.mean(0)) / np.sqrt(z.var(0) + model.batch_norm_epsilon)
+    a = np.maximum(model.gammas_[0] * z_norm + model.betas_[0], 0)
+    logits = a @ model.coefs_[1] + model.intercepts_[1]
+    log_proba = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    cross_entropy = -log_proba[np.arange(12), y].mean()
+    penalty = 0.5 * 0.7 * sum((w**2).sum() for w in model.coefs_) / 12
+    assert loss == pytest.approx(cross_entropy + penalty, rel=1e-10)
+
+
+def test_fitted_attributes_shapes(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((7, 5), max_iter=3), X, y)
+    assert [c.shape for c in model.coefs_] == [(6, 7), (7, 5), (5, 3)]
+    assert model.intercepts_[:2] == [None, None]
+    assert model.intercepts_[2].shape == (3,)
+    for attribute in ["gammas_", "betas_", "running_means_", "running_vars_"]:
+        assert [a.shape for a in getattr(model, attribute)] == [(7,), (5,)]
+    assert model.n_layers_ == 4
+    assert model.n_outputs_ == 3
+    assert model.out_activation_ == "softmax"
+    assert len(model.loss_curve_) == model.n_iter_ == 3
+    assert model.loss_ == model.loss_curve_[-1]
+    assert model.best_loss_ == min(model.loss_curve_)
+    assert model.t_ == 3 * X.shape[0]
+    assert_array_equal(model.classes_, [0, 1, 2])
+
+    plain = _quiet_fit(MLPBatchNormClassifier((7,), batch_norm=False, max_iter=2), X, y)
+    assert plain.gammas_ == plain.betas_ == []
+    assert plain.running_means_ == plain.running_vars_ == []
+    assert plain.intercepts_[0].shape == (7,)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_initialisation_scale(activation):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 400))
+    y = np.arange(10) % 2
+    model = MLPBatchNormClassifier((300,), activation=activation, random_state=0)
+    model._random_state = np.random.RandomState(0)
+    model.classes_ = np.array([0, 1])
+    model._initialize(400, np.float64, [300])
+    std = model.coefs_[0].std()
+    expected = np.sqrt(2 / 400) if activation == "relu" else np.sqrt(2 / 700)
+    assert std == pytest.approx(expected, rel=0.02)
+    assert_array_equal(model.gammas_[0], 1)
+    assert_array_equal(model.betas_[0], 0)
+    del X, y
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_folded_inference_equals_unfolded(activation, small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(
+        MLPBatchNormClassifier(
+            (8, 6), activation=activation, max_iter=5, random_state=0
+        ),
+        X,
+        y,
+    )
+    activations = X
+    for layer in model._layers():
+        activations = layer.forward(activations, training=False)
+    assert_allclose(model._logits(X), activations, rtol=1e-12, atol=1e-12)
+
+
+def test_a_row_is_predicted_independently_of_its_batch(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=5, random_state=0), X, y)
+    together = model.predict_proba(X)
+    for row in [0, 17, 119]:
+        alone = model.predict_proba(X[row : row + 1])
+        assert_allclose(alone[0], together[row], rtol=1e-12, atol=1e-15)
+
+
+def test_predict_is_chunked_without_changing_results(small_multiclass, monkeypatch):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=3, random_state=0), X, y)
+    whole = model.predict_proba(X)
+    monkeypatch.setattr("sknormnet._mlp._PREDICT_CHUNK_ELEMENTS", 8 * 7)
+    assert_allclose(model.predict_proba(X), whole, rtol=1e-13)
+
+
+def test_predict_methods_agree(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=5, random_state=0), X, y)
+    proba = model.predict_proba(X)
+    assert_allclose(proba.sum(axis=1), 1)
+    assert_allclose(np.exp(model.predict_log_proba(X)), proba)
+    assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+
+
+def test_predict_log_proba_is_finite_for_extreme_inputs(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=5, random_state=0), X, y)
+    log_proba = model.predict_log_proba(X * 1e6)
+    assert np.all(np.isfinite(log_proba))
+    assert np.any(log_proba < -1000)
+
+
+def test_learns_digits_to_97_percent():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    model = make_pipeline(StandardScaler(), MLPBatchNormClassifier(random_state=0))
+    _quiet_fit(model, X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.97
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_every_solver_learns(solver, batch_norm, small_multiclass):
+    X, y = small_multiclass
+    learning_rate = 0.1 if solver in ("sgd", "momentum") else 0.01
+    model = MLPBatchNormClassifier(
+        (10,),
+        solver=solver,
+        batch_norm=batch_norm,
+        learning_rate_init=learning_rate,
+        batch_size=16,
+        max_iter=30,
+        random_state=0,
+    )
+    _quiet_fit(model, X, y)
+    assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
+    assert model.score(X, y) > 0.95
+
+
+def test_same_random_state_gives_same_model(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier((8,), max_iter=4, random_state=3)
+    first = _quiet_fit(clone(model), X, y)
+    second = _quiet_fit(clone(model), X, y)
+    for a, b in zip(first._state_arrays(), second._state_arrays()):
+        assert_array_equal(a, b)
+    assert first.loss_curve_ == second.loss_curve_
+    other = _quiet_fit(clone(model).set_params(random_state=4), X, y)
+    assert not np.array_equal(first.coefs_[0], other.coefs_[0])
+
+
+def test_refit_without_warm_start_starts_over(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier((8,), max_iter=4, random_state=3)
+    first_curve = list(_quiet_fit(model, X, y).loss_curve_)
+    assert _quiet_fit(model, X, y).loss_curve_ == first_curve
+
+
+def test_pickle_round_trip_gives_identical_predictions(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=4, random_state=0), X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    # The restored model keeps training from the same state.
+    model.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_trains_and_predicts_in_input_dtype(dtype, small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=3), X.astype(dtype), y)
+    for array in model._state_arrays():
+        assert array.dtype == dtype
+    assert model.predict_proba(X.astype(dtype)).dtype == dtype
+    for state in model._optimizer.first_moments:
+        assert state.dtype == dtype
+
+
+def test_float32_training_matches_float64(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier((8,), max_iter=3, random_state=0, shuffle=False)
+    single = _quiet_fit(clone(model), X.astype(np.float32), y)
+    double = _quiet_fit(clone(model), X, y)
+    assert_allclose(single.loss_curve_, double.loss_curve_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_matches_dense(fmt, small_multiclass):
+    X, y = small_multiclass
+    X = np.where(np.abs(X) > 1, X, 0)
+    model = MLPBatchNormClassifier((8,), max_iter=3, random_state=0)
+    dense = _quiet_fit(clone(model), X, y)
+    sparse_model = _quiet_fit(clone(model), sparse.csr_matrix(X).asformat(fmt), y)
+    assert_allclose(sparse_model.loss_curve_, dense.loss_curve_, rtol=1e-10)
+    assert_allclose(
+        sparse_model.predict_proba(sparse.csr_matrix(X).asformat(fmt)),
+        dense.predict_proba(X),
+        rtol=1e-9,
+    )
+
+
+def test_dataframe_input_records_feature_names(small_multiclass):
+    X, y = small_multiclass
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=2), frame, pd.Series(y))
+    assert_array_equal(model.feature_names_in_, frame.columns)
+    renamed = frame.rename(columns={"f0": "other"})
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(renamed)
+
+
+@pytest.mark.parametrize(
+    "labels", [np.array(["cat", "dog"]), np.array([-1, 1]), np.array([True, False])]
+)
+def test_binary_labels_of_any_type(labels):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = labels[(X[:, 0] > 0).astype(int)]
+    model = MLPBatchNormClassifier(
+        (6,), learning_rate_init=0.05, max_iter=20, random_state=0
+    )
+    _quiet_fit(model, X, y)
+    assert model.n_outputs_ == 2
+    assert model.predict_proba(X).shape == (60, 2)
+    assert set(model.predict(X)) <= set(labels)
+    assert model.score(X, y) > 0.9
+
+
+def test_string_multiclass_labels(small_multiclass):
+    X, y = small_multiclass
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    model = MLPBatchNormClassifier(
+        (8,), learning_rate_init=0.05, max_iter=10, random_state=0
+    )
+    _quiet_fit(model, X, names)
+    assert_array_equal(model.classes_, ["setosa", "versicolor", "virginica"])
+    assert model.score(X, names) > 0.9
+
+
+def test_remainder_batch_of_one_row_joins_previous_batch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(11, 3))
+    y = np.arange(11) % 2
+    model = _quiet_fit(MLPBatchNormClassifier((4,), batch_size=5, max_iter=1), X, y)
+    slices = model._batch_slices(11)
+    assert [(s.start, s.stop) for s in slices] == [(0, 5), (5, 11)]
+    assert np.all(np.isfinite(model.coefs_[0]))
+    no_norm = MLPBatchNormClassifier((4,), batch_norm=False, batch_size=5)
+    _quiet_fit(no_norm.set_params(max_iter=1), X, y)
+    assert len(no_norm._batch_slices(11)) == 3
+
+
+def test_batch_size_larger_than_data_is_clipped_with_warning(small_multiclass):
+    X, y = small_multiclass
+    with pytest.warns(UserWarning, match="batch_size=1000 is larger"):
+        _quiet_fit(MLPBatchNormClassifier((4,), batch_size=1000, max_iter=1), X, y)
+
+
+def test_intercepts_of_batch_normalized_layers_stay_none(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((4, 4), max_iter=2), X, y)
+    assert model.intercepts_[0] is None and model.intercepts_[1] is None
+    dense_layers = [layer for layer in model._layers() if isinstance(layer, Dense)]
+    assert [layer.bias is None for layer in dense_layers] == [True, True, False]
+
+
+def test_no_hidden_layer_is_softmax_regression(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (), learning_rate_init=0.05, max_iter=50, random_state=0
+    )
+    _quiet_fit(model, X, y)
+    assert [c.shape for c in model.coefs_] == [(6, 3)]
+    assert model.gammas_ == []
+    assert model.score(X, y) > 0.95
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_predict_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        MLPBatchNormClassifier().predict(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input_is_rejected(bad, small_multiclass):
+    X, y = small_multiclass
+    X = X.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
+        MLPBatchNormClassifier().fit(X, y)
+
+
+def test_empty_input_is_rejected():
+    with pytest.raises(ValueError, match="0 sample"):
+        MLPBatchNormClassifier().fit(np.empty((0, 3)), np.empty(0))
+
+
+def test_wrong_number_of_features_at_predict(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((4,), max_iter=1), X, y)
+    with pytest.raises(ValueError, match=r"X has 5 features, but .* is expecting 6"):
+        model.predict(X[:, :5])
+
+
+def test_single_class_is_rejected():
+    with pytest.raises(ValueError, match=r"at least 2 classes.*only one class"):
+        MLPBatchNormClassifier().fit(np.ones((5, 2)), np.zeros(5))
+
+
+def test_continuous_target_is_rejected():
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        MLPBatchNormClassifier().fit(np.ones((5, 2)), np.linspace(0, 1, 5))
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (10, -3)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (10.5,)}, "hidden_layer_sizes"),
+        ({"solver": "lbfgs"}, "solver"),
+        ({"batch_norm_momentum": 1.5}, "batch_norm_momentum"),
+        ({"activation": "softplus"}, "activation"),
+        ({"decay_schedule": "cosine"}, "decay_schedule"),
+        ({"learning_rate_init": 0.0}, "learning_rate_init"),
+        ({"beta_2": 1.0}, "beta_2"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+    ],
+)
+def test_invalid_hyperparameters_name_the_parameter(params, name, small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(**params)
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter"):
+        model.fit(X, y)
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter"):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_diverging_training_raises_and_keeps_finite_weights(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (8, 8),
+        activation="identity",
+        batch_norm=False,
+        solver="sgd",
+        learning_rate_init=1e8,
+        batch_size=16,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match=r"learning_rate_init=100000000\.0 .*epoch 1"):
+        model.fit(X * 1e3, y)
+    for array in model._state_arrays():
+        assert np.all(np.isfinite(array))
+    with pytest.raises(ValueError, match="Lower learning_rate_init"):
+        model.fit(X * 1e3, y)
+
+
+def test_divergence_in_the_last_update_of_an_epoch_is_caught(small_multiclass):
+    # One batch per epoch: the only update is the last one, and it overflows.
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (), batch_norm=False, solver="sgd", learning_rate_init=1e308, max_iter=1
+    )
+    with pytest.raises(ValueError, match="non-finite at epoch 1"):
+        model.fit(X * 1e3, y)
+    assert all(np.isfinite(array).all() for array in model._state_arrays())
+
+
+def test_max_iter_reached_warns(small_multiclass):
+    X, y = small_multiclass
+    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(2\\)"):
+        MLPBatchNormClassifier((4,), max_iter=2).fit(X, y)
+
+
+def test_converges_without_warning_when_loss_stops_improving(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier((4,), max_iter=500, tol=1e-2, n_iter_no_change=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.n_iter_ < 500
+
+
+def test_class_weight_with_unknown_label_is_rejected(small_multiclass):
+    X, y = small_multiclass
+    with pytest.raises(ValueError, match="class_weight has labels \\[7\\]"):
+        MLPBatchNormClassifier(class_weight={7: 2.0}).fit(X, y)
+
+
+def test_warm_start_with_changed_architecture_is_rejected(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((4,), max_iter=1, warm_start=True), X, y)
+    model.set_params(hidden_layer_sizes=(5,))
+    with pytest.raises(ValueError, match="do not match the fitted network"):
+        model.fit(X, y)
+
+
+def test_new_label_after_fit_is_rejected(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((4,), max_iter=1), X, y)
+    with pytest.raises(ValueError, match="labels \\[5\\] the model was not fitted"):
+        model.partial_fit(X[:4], [0, 1, 5, 2])
+
+
+def test_one_training_row_with_batch_norm_is_rejected():
+    model = MLPBatchNormClassifier((4,))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        model.partial_fit(np.ones((1, 3)), [0], classes=[0, 1])
