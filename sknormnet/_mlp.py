@@ -1,5 +1,8 @@
 """The batch-normalized softmax multilayer perceptron classifier."""
 
+import copy
+import signal
+import threading
 import time
 import warnings
 from numbers import Integral, Real
@@ -28,6 +31,16 @@ from ._layers import Activation, BatchNorm, Dense
 from ._optimizers import OPTIMIZERS, optimizer_hyperparameters
 from ._schedules import SCHEDULES
 
+try:
+    from sklearn.callback import CallbackSupportMixin
+
+    _CALLBACKS_AVAILABLE = True
+except ImportError:  # scikit-learn < 1.9 has no callbacks
+    _CALLBACKS_AVAILABLE = False
+    _CALLBACK_BASES = ()
+else:
+    _CALLBACK_BASES = (CallbackSupportMixin,)
+
 # Prediction runs in chunks of rows so that the widest layer's activations stay
 # around this many elements (16 MB in float64), whatever the number of rows.
 _PREDICT_CHUNK_ELEMENTS = 2**21
@@ -50,6 +63,53 @@ def _as_layer_sizes(estimator):
     return [int(size) for size in sizes]
 
 
+class _NoCallbacks:
+    """Stands in for a callback context where scikit-learn has none."""
+
+    def subcontext(self, **kwargs):
+        return self
+
+    def call_on_fit_task_begin(self, **kwargs):
+        return self
+
+    def call_on_fit_task_end(self, **kwargs):
+        return False
+
+
+class _InterruptRequest:
+    """Turns Ctrl-C during training into a request honoured between batches.
+
+    A first Ctrl-C sets ``requested``; a second one raises KeyboardInterrupt at
+    once. Signal handlers can only be set from the main thread; elsewhere a
+    KeyboardInterrupt is left to propagate as usual.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._installed = False
+        self._previous_handler = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._installed:
+            # None means the previous handler was not set from Python.
+            previous = self._previous_handler
+            signal.signal(
+                signal.SIGINT, signal.SIG_DFL if previous is None else previous
+            )
+        return False
+
+
 def _init_weights(fan_in, fan_out, activation, rng, dtype):
     """He initialisation for relu, Glorot (uniform) for every other activation."""
     if activation == "relu":
@@ -69,7 +129,7 @@ def _batch_slices(n_samples, batch_size, min_batch_size):
     return slices
 
 
-class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
+class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     """Multilayer perceptron with batch normalization and a softmax output.
 
     Every hidden layer computes ``z = a_prev @ W``, batch-normalizes ``z``
@@ -432,6 +492,10 @@ class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
         layer_sizes = _as_layer_sizes(self)
         fitted = hasattr(self, "coefs_")
         reset = not fitted or (not incremental and not self.warm_start)
+        callback_X, callback_y = X, y
+        callback_metadata = (
+            None if sample_weight is None else {"sample_weight": sample_weight}
+        )
         dtype = [np.float64, np.float32] if reset else self.coefs_[0].dtype
         X, y = validate_data(
             self,
@@ -467,22 +531,51 @@ class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
 
         batch_slices = self._batch_slices(X.shape[0])
         n_epochs = 1 if incremental else self.max_iter
-        converged = False
-        for _ in range(n_epochs):
-            epoch_start = time.perf_counter()
-            self._train_one_epoch(X, y_codes, sample_weight, batch_slices)
-            self.n_iter_ += 1
-            if early_stopping:
-                self._record_validation(X_val, y_val, sample_weight_val)
-            converged = self._update_no_improvement(early_stopping)
-            if self.verbose:
-                self._print_epoch(time.perf_counter() - epoch_start)
-            if converged and not incremental:
-                break
+        fit_context = self._callback_context(n_epochs)
+        hook_data = {"X": callback_X, "y": callback_y, "metadata": callback_metadata}
+        fit_context.call_on_fit_task_begin(estimator=self, **hook_data)
+        stopped = interrupted = False
+        with _InterruptRequest() as interrupt:
+            try:
+                for _ in range(n_epochs):
+                    if interrupt.requested:
+                        interrupted = True
+                        break
+                    epoch_context = fit_context.subcontext(task_name="epoch")
+                    epoch_context.call_on_fit_task_begin(estimator=self, **hook_data)
+                    epoch_start = time.perf_counter()
+                    interrupted = self._train_one_epoch(
+                        X, y_codes, sample_weight, batch_slices, interrupt
+                    )
+                    self.n_iter_ += 1
+                    if early_stopping and not interrupted:
+                        self._record_validation(X_val, y_val, sample_weight_val)
+                    stopped = self._update_no_improvement(early_stopping)
+                    if self.verbose:
+                        self._print_epoch(time.perf_counter() - epoch_start)
+                    stopped |= epoch_context.call_on_fit_task_end(
+                        estimator=self,
+                        reconstruction_attributes=self._fitted_attributes_copy,
+                        **hook_data,
+                    )
+                    if interrupted or (stopped and not incremental):
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
 
+        if interrupted:
+            warnings.warn(
+                f"training interrupted after {len(self.loss_curve_)} epochs; "
+                "the model is fitted and usable"
+                + (" (best epoch restored)." if early_stopping else "."),
+                UserWarning,
+            )
         if early_stopping and self._best_state is not None:
             self._restore_state(self._best_state)
-        if not incremental and not converged:
+        fit_context.call_on_fit_task_end(
+            estimator=self, reconstruction_attributes={}, **hook_data
+        )
+        if not incremental and not stopped and not interrupted:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet; increase "
@@ -490,6 +583,20 @@ class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         return self
+
+    def _callback_context(self, n_epochs):
+        """The fit task's callback context: one subtask per epoch."""
+        if _CALLBACKS_AVAILABLE:
+            return self._init_callback_context(max_subtasks=n_epochs)
+        return _NoCallbacks()
+
+    def _fitted_attributes_copy(self):
+        """Copies of the learned attributes, for a callback's fitted estimator."""
+        return {
+            name: copy.deepcopy(value)
+            for name, value in vars(self).items()
+            if name.endswith("_") and not name.startswith("_")
+        }
 
     def _classes_for_new_model(self, y, incremental, classes):
         if incremental:
@@ -687,7 +794,8 @@ class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
         schedule = SCHEDULES[self.decay_schedule]
         return schedule(self.learning_rate_init, self.decay_rate, len(self.loss_curve_))
 
-    def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices):
+    def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices, interrupt):
+        """Train one epoch; return True if it was cut short by an interrupt."""
         learning_rate = self._current_learning_rate()
         self._optimizer.learning_rate = learning_rate
         layers = self._layers()
@@ -705,33 +813,44 @@ class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
         if dense:
             max_rows = max(s.stop - s.start for s in batch_slices)
             X_buffer = np.empty((max_rows, X.shape[1]), dtype=X.dtype)
-        total_weight = n_samples if sample_weight is None else sample_weight.sum()
-        epoch_loss = 0.0
-        # Overflow surfaces as a non-finite loss, reported with a clear error.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for batch in batch_slices:
-                rows = order[batch]
-                if dense:
-                    X_batch = np.take(X, rows, axis=0, out=X_buffer[: rows.size])
-                else:
-                    X_batch = X[rows]
-                weights = None if sample_weight is None else sample_weight[rows]
-                batch_weight = rows.size if weights is None else weights.sum()
-                if batch_weight <= 0:
-                    continue
-                loss = self._forward_backward(layers, X_batch, y_codes[rows], weights)
-                if not np.isfinite(loss):
-                    self._diverged(snapshot, learning_rate)
-                self._optimizer.update_params(params, grads)
-                epoch_loss += loss * batch_weight
-                self.t_ += rows.size
+        epoch_loss = epoch_weight = 0.0
+        try:
+            # Overflow surfaces as a non-finite loss, reported with a clear error.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for batch in batch_slices:
+                    rows = order[batch]
+                    if dense:
+                        X_batch = np.take(X, rows, axis=0, out=X_buffer[: rows.size])
+                    else:
+                        X_batch = X[rows]
+                    weights = None if sample_weight is None else sample_weight[rows]
+                    batch_weight = rows.size if weights is None else weights.sum()
+                    if batch_weight <= 0:
+                        continue
+                    loss = self._forward_backward(
+                        layers, X_batch, y_codes[rows], weights
+                    )
+                    if not np.isfinite(loss):
+                        self._diverged(snapshot, learning_rate)
+                    self._optimizer.update_params(params, grads)
+                    epoch_loss += loss * batch_weight
+                    epoch_weight += batch_weight
+                    self.t_ += rows.size
+                    if interrupt.requested:
+                        break
+        except KeyboardInterrupt:
+            # Stopped in the middle of a batch: the epoch's start is the last
+            # consistent state.
+            self._restore_state(snapshot)
+            raise
         # The last update of the epoch has not been through a loss yet.
         if not all(np.isfinite(param).all() for param in params):
             self._diverged(snapshot, learning_rate)
 
-        self.loss_ = float(epoch_loss / total_weight)
+        self.loss_ = float(epoch_loss / epoch_weight) if epoch_weight else np.nan
         self.loss_curve_.append(self.loss_)
         self.learning_rate_curve_.append(learning_rate)
+        return interrupt.requested
 
     def _diverged(self, snapshot, learning_rate):
         """Put back the weights of the epoch's start and raise."""
@@ -812,7 +931,7 @@ class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------ monitoring an epoch
 
     def _record_validation(self, X_val, y_val, sample_weight_val):
-        log_proba = self.predict_log_proba(X_val)
+        log_proba = log_softmax(self._logits(X_val))
         codes = np.searchsorted(self.classes_, y_val)
         sample_losses = -log_proba[np.arange(codes.size), codes]
         val_loss = float(np.average(sample_losses, weights=sample_weight_val))
@@ -820,13 +939,15 @@ class MLPBatchNormClassifier(ClassifierMixin, BaseEstimator):
         if self.scoring is None:
             score = -val_loss
         else:
-            scorer = check_scoring(self, scoring=self.scoring)
-            kwargs = (
-                {}
-                if sample_weight_val is None
-                else {"sample_weight": sample_weight_val}
-            )
-            score = float(scorer(self, X_val, y_val, **kwargs))
+            # X_val is already validated: a view of the model without feature
+            # names scores it without a feature-name warning.
+            view = copy.copy(self)
+            view.__dict__.pop("feature_names_in_", None)
+            scorer = check_scoring(view, scoring=self.scoring)
+            kwargs = {}
+            if sample_weight_val is not None:
+                kwargs["sample_weight"] = sample_weight_val
+            score = float(scorer(view, X_val, y_val, **kwargs))
         self.validation_scores_.append(score)
 
     def _update_no_improvement(self, early_stopping):
