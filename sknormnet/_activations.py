@@ -39,19 +39,24 @@ def _identity_backward(a, delta):
 
 
 def _relu_backward(a, delta):
-    delta[a <= 0] = 0
-    return delta
+    # Multiplying by the mask is an order of magnitude faster than assigning
+    # through it.
+    return np.multiply(delta, a > 0, out=delta)
 
 
 def _tanh_backward(a, delta):
-    # d tanh(z) / dz = 1 - a**2
-    delta *= 1 - a * a
+    # d tanh(z) / dz = 1 - a**2, so delta -= delta * a * a
+    squared = np.multiply(a, a)
+    squared *= delta
+    delta -= squared
     return delta
 
 
 def _logistic_backward(a, delta):
     # d expit(z) / dz = a * (1 - a)
-    delta *= a * (1 - a)
+    complement = np.subtract(1, a)
+    complement *= a
+    delta *= complement
     return delta
 
 

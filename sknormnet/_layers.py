@@ -4,8 +4,8 @@ Each layer has ``forward(X, training)`` and ``backward(dout)``. In training,
 ``forward`` keeps only what ``backward`` needs and writes into buffers it owns
 and reuses from batch to batch, so an epoch allocates almost nothing. An array
 returned by a layer in training is therefore only valid until its next call.
-Parameters are held by reference: optimizers update them in place, and the
-estimator's fitted attributes are the very same arrays.
+Parameters and gradients are held by reference: optimizers update them in
+place, and the estimator's fitted attributes are the very same arrays.
 """
 
 import numpy as np
@@ -21,6 +21,28 @@ def _reusable(buffer, shape, dtype):
     return buffer
 
 
+def matmul_into(A, B, out):
+    """``out[...] = A @ B`` for a dense or sparse ``A``, without a temporary
+    when ``A`` is dense."""
+    if sparse.issparse(A):
+        out[...] = A @ B
+    else:
+        np.matmul(A, B, out=out)
+    return out
+
+
+def _column_sum(matrix, ones, out):
+    """``matrix.sum(axis=0)`` as a matrix-vector product, which BLAS runs
+    several times faster than numpy's reduction."""
+    return np.dot(ones[: matrix.shape[0]], matrix, out=out)
+
+
+def _ones(buffer, n_rows, dtype):
+    if buffer is None or buffer.size < n_rows or buffer.dtype != dtype:
+        return np.ones(n_rows, dtype=dtype)
+    return buffer
+
+
 class Dense:
     """Affine map ``z = X @ W (+ b)``.
 
@@ -30,15 +52,24 @@ class Dense:
     bias : ndarray of shape (fan_out,) or None
         None for a layer followed by batch normalization, whose ``beta``
         makes a bias redundant.
+    weights_grad, bias_grad : ndarray or None
+        Where ``backward`` writes the gradients; new arrays when None.
     """
 
-    def __init__(self, weights, bias=None):
+    def __init__(self, weights, bias=None, weights_grad=None, bias_grad=None):
         self.weights = weights
         self.bias = bias
-        self.weights_grad = np.zeros_like(weights)
-        self.bias_grad = None if bias is None else np.zeros_like(bias)
+        self.weights_grad = (
+            np.zeros_like(weights) if weights_grad is None else weights_grad
+        )
+        if bias is None:
+            self.bias_grad = None
+        else:
+            self.bias_grad = np.zeros_like(bias) if bias_grad is None else bias_grad
         self._input = None
         self._output = None
+        self._input_grad = None
+        self._ones = None
 
     @property
     def params(self):
@@ -58,26 +89,22 @@ class Dense:
             out = self._output
         else:
             out = np.empty(shape, dtype=self.weights.dtype)
-        if sparse.issparse(X):
-            out[...] = X @ self.weights
-        else:
-            np.matmul(X, self.weights, out=out)
+        matmul_into(X, self.weights, out)
         if self.bias is not None:
             out += self.bias
         return out
 
     def backward(self, dout, input_grad=True):
         """Store the parameter gradients; return ``dL/dX`` if ``input_grad``."""
-        X = self._input
-        if sparse.issparse(X):
-            self.weights_grad[...] = X.T @ dout
-        else:
-            np.matmul(X.T, dout, out=self.weights_grad)
+        matmul_into(self._input.T, dout, self.weights_grad)
         if self.bias is not None:
-            np.sum(dout, axis=0, out=self.bias_grad)
-        if input_grad:
-            return dout @ self.weights.T
-        return None
+            self._ones = _ones(self._ones, dout.shape[0], dout.dtype)
+            _column_sum(dout, self._ones, out=self.bias_grad)
+        if not input_grad:
+            return None
+        shape = (dout.shape[0], self.weights.shape[0])
+        self._input_grad = _reusable(self._input_grad, shape, dout.dtype)
+        return np.matmul(dout, self.weights.T, out=self._input_grad)
 
 
 class BatchNorm:
@@ -95,6 +122,8 @@ class BatchNorm:
         momentum) * batch_statistic``.
     epsilon : float
         Added to the variance before the square root.
+    gamma_grad, beta_grad : ndarray or None
+        Where ``backward`` writes the gradients; new arrays when None.
 
     Notes
     -----
@@ -108,22 +137,33 @@ class BatchNorm:
     The exact backward pass is::
 
         dbeta = sum(dout), dgamma = sum(dout * z_norm)
-        dz = gamma / (n * sqrt(var + epsilon))
-             * (n * dout - dbeta - z_norm * dgamma)
+        dz = gamma / sqrt(var + epsilon)
+             * (dout - (dbeta + z_norm * dgamma) / n)
     """
 
-    def __init__(self, gamma, beta, running_mean, running_var, momentum, epsilon):
+    def __init__(
+        self,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        momentum,
+        epsilon,
+        gamma_grad=None,
+        beta_grad=None,
+    ):
         self.gamma = gamma
         self.beta = beta
         self.running_mean = running_mean
         self.running_var = running_var
         self.momentum = momentum
         self.epsilon = epsilon
-        self.gamma_grad = np.zeros_like(gamma)
-        self.beta_grad = np.zeros_like(beta)
+        self.gamma_grad = np.zeros_like(gamma) if gamma_grad is None else gamma_grad
+        self.beta_grad = np.zeros_like(beta) if beta_grad is None else beta_grad
         self._z_norm = None
         self._inv_std = None
         self._output = None
+        self._ones = None
 
     @property
     def params(self):
@@ -139,9 +179,12 @@ class BatchNorm:
             scale = self.gamma / np.sqrt(self.running_var + self.epsilon)
             return (z - self.running_mean) * scale + self.beta
         n_samples = z.shape[0]
-        mean = z.mean(axis=0)
+        self._ones = _ones(self._ones, n_samples, z.dtype)
+        mean = _column_sum(z, self._ones, out=np.empty(z.shape[1], z.dtype))
+        mean /= n_samples
         z -= mean
-        var = np.einsum("ij,ij->j", z, z) / n_samples
+        var = np.einsum("ij,ij->j", z, z)
+        var /= n_samples
         inv_std = 1.0 / np.sqrt(var + self.epsilon)
         z *= inv_std
         self._z_norm = z
@@ -151,7 +194,7 @@ class BatchNorm:
         self.running_mean *= m
         self.running_mean += (1 - m) * mean
         self.running_var *= m
-        self.running_var += (1 - m) * var * (n_samples / (n_samples - 1))
+        self.running_var += ((1 - m) * n_samples / (n_samples - 1)) * var
 
         self._output = _reusable(self._output, z.shape, z.dtype)
         np.multiply(z, self.gamma, out=self._output)
@@ -159,15 +202,21 @@ class BatchNorm:
         return self._output
 
     def backward(self, dout):
-        """Store ``dgamma``, ``dbeta``; return ``dz``, overwriting ``dout``."""
+        """Store ``dgamma``, ``dbeta``; return ``dz``, overwriting ``dout``.
+
+        The batch's ``z_norm`` is consumed: ``backward`` runs once per
+        ``forward``.
+        """
         z_norm = self._z_norm
         n_samples = dout.shape[0]
-        np.sum(dout, axis=0, out=self.beta_grad)
+        _column_sum(dout, self._ones, out=self.beta_grad)
         np.einsum("ij,ij->j", dout, z_norm, out=self.gamma_grad)
-        dout *= n_samples
-        dout -= self.beta_grad
-        dout -= z_norm * self.gamma_grad
-        dout *= self.gamma * self._inv_std / n_samples
+        scale = self.gamma * self._inv_std
+        # dz = scale * dout - z_norm * (scale * dgamma / n) - scale * dbeta / n
+        z_norm *= scale * self.gamma_grad / -n_samples
+        z_norm += scale * self.beta_grad / -n_samples
+        dout *= scale
+        dout += z_norm
         return dout
 
 

@@ -26,8 +26,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import log_softmax, softmax
-from ._layers import Activation, BatchNorm, Dense
+from ._activations import ACTIVATIONS, log_softmax, softmax
+from ._layers import matmul_into
+from ._network import Network, flatten_parameters
 from ._optimizers import OPTIMIZERS, optimizer_hyperparameters
 from ._schedules import SCHEDULES
 
@@ -42,8 +43,10 @@ else:
     _CALLBACK_BASES = (CallbackSupportMixin,)
 
 # Prediction runs in chunks of rows so that the widest layer's activations stay
-# around this many elements (16 MB in float64), whatever the number of rows.
-_PREDICT_CHUNK_ELEMENTS = 2**21
+# around this many elements (2 MB in float64): memory stays bounded whatever
+# the number of rows, and the bias and activation passes that follow each
+# matrix product find its output still in cache.
+_PREDICT_CHUNK_ELEMENTS = 2**18
 
 
 def _as_layer_sizes(estimator):
@@ -519,7 +522,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self._initialize(X.shape[1], X.dtype, layer_sizes)
         else:
             self._check_architecture_unchanged(layer_sizes)
-        self._sync_optimizer()
+        network = self._network()
+        self._sync_optimizer(network)
 
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
@@ -545,7 +549,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     epoch_context.call_on_fit_task_begin(estimator=self, **hook_data)
                     epoch_start = time.perf_counter()
                     interrupted = self._train_one_epoch(
-                        X, y_codes, sample_weight, batch_slices, interrupt
+                        network, X, y_codes, sample_weight, batch_slices, interrupt
                     )
                     self.n_iter_ += 1
                     if early_stopping and not interrupted:
@@ -706,39 +710,35 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 "warm_start=False."
             )
 
-    def _layers(self):
-        """The network as a list of layers sharing the fitted arrays."""
-        layers = []
-        n_hidden = len(self.coefs_) - 1
-        for index in range(n_hidden):
-            layers.append(Dense(self.coefs_[index], self.intercepts_[index]))
-            if self.gammas_:
-                layers.append(
-                    BatchNorm(
-                        self.gammas_[index],
-                        self.betas_[index],
-                        self.running_means_[index],
-                        self.running_vars_[index],
-                        momentum=self.batch_norm_momentum,
-                        epsilon=self.batch_norm_epsilon,
-                    )
-                )
-            layers.append(Activation(self.activation))
-        layers.append(Dense(self.coefs_[-1], self.intercepts_[-1]))
-        return layers
+    def _network(self):
+        """The network for training, sharing the fitted arrays."""
+        flat_params = flatten_parameters(
+            self.coefs_, self.intercepts_, self.gammas_, self.betas_
+        )
+        return Network(
+            self.coefs_,
+            self.intercepts_,
+            self.gammas_,
+            self.betas_,
+            self.running_means_,
+            self.running_vars_,
+            flat_params,
+            activation=self.activation,
+            momentum=self.batch_norm_momentum,
+            epsilon=self.batch_norm_epsilon,
+        )
 
-    def _sync_optimizer(self):
+    def _sync_optimizer(self, network):
         """Create the optimizer, or hand it the current hyperparameters.
 
         Keeping the optimizer object keeps its moments, so a hyperparameter
         changed between ``partial_fit`` calls takes effect without a reset.
         """
-        params = [param for layer in self._layers() for param in layer.params]
         optimizer_class = OPTIMIZERS[self.solver]
         hyperparameters = optimizer_hyperparameters(self)
         if not isinstance(self._optimizer, optimizer_class):
             self._optimizer = optimizer_class(
-                params, self.learning_rate_init, **hyperparameters
+                [network.flat_params], self.learning_rate_init, **hyperparameters
             )
         for name, value in hyperparameters.items():
             setattr(self._optimizer, name, value)
@@ -794,13 +794,13 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         schedule = SCHEDULES[self.decay_schedule]
         return schedule(self.learning_rate_init, self.decay_rate, len(self.loss_curve_))
 
-    def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices, interrupt):
+    def _train_one_epoch(
+        self, network, X, y_codes, sample_weight, batch_slices, interrupt
+    ):
         """Train one epoch; return True if it was cut short by an interrupt."""
         learning_rate = self._current_learning_rate()
         self._optimizer.learning_rate = learning_rate
-        layers = self._layers()
-        params = [param for layer in layers for param in layer.params]
-        grads = [grad for layer in layers for grad in layer.grads]
+        params, grads = [network.flat_params], [network.flat_grads]
         snapshot = self._state_snapshot()
 
         n_samples = y_codes.size
@@ -827,8 +827,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     batch_weight = rows.size if weights is None else weights.sum()
                     if batch_weight <= 0:
                         continue
-                    loss = self._forward_backward(
-                        layers, X_batch, y_codes[rows], weights
+                    loss = network.loss_and_gradient(
+                        X_batch, y_codes[rows], weights, self.alpha
                     )
                     if not np.isfinite(loss):
                         self._diverged(snapshot, learning_rate)
@@ -844,7 +844,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self._restore_state(snapshot)
             raise
         # The last update of the epoch has not been through a loss yet.
-        if not all(np.isfinite(param).all() for param in params):
+        if not np.isfinite(network.flat_params).all():
             self._diverged(snapshot, learning_rate)
 
         self.loss_ = float(epoch_loss / epoch_weight) if epoch_weight else np.nan
@@ -862,51 +862,6 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             "before that epoch. Lower learning_rate_init, scale the features "
             "(e.g. with StandardScaler) or raise alpha."
         )
-
-    def _forward_backward(self, layers, X, y_codes, sample_weight):
-        """One forward and backward pass; fills the layers' gradients.
-
-        Returns the batch loss: weighted mean cross-entropy plus L2 penalty.
-        """
-        activations = X
-        for layer in layers:
-            activations = layer.forward(activations, training=True)
-        logits = activations
-        n_samples = y_codes.size
-        rows = np.arange(n_samples)
-        log_proba = log_softmax(logits)
-        if sample_weight is None:
-            normalizer = n_samples
-            cross_entropy = -log_proba[rows, y_codes].sum()
-        else:
-            normalizer = sample_weight.sum()
-            cross_entropy = -np.dot(sample_weight, log_proba[rows, y_codes])
-
-        # dL/dlogits = s_i * (softmax - onehot) / sum(s)
-        delta = np.exp(log_proba, out=log_proba)
-        delta[rows, y_codes] -= 1
-        if sample_weight is None:
-            delta /= normalizer
-        else:
-            delta *= (sample_weight / normalizer)[:, np.newaxis]
-
-        for position in range(len(layers) - 1, -1, -1):
-            layer = layers[position]
-            if isinstance(layer, Dense):
-                delta = layer.backward(delta, input_grad=position > 0)
-            else:
-                delta = layer.backward(delta)
-
-        penalty = 0.0
-        if self.alpha:
-            scale = self.alpha / normalizer
-            for layer in layers:
-                if isinstance(layer, Dense):
-                    weights = layer.weights
-                    penalty += np.dot(weights.ravel(), weights.ravel())
-                    layer.weights_grad += scale * weights
-            penalty *= 0.5 * scale
-        return float(cross_entropy / normalizer + penalty)
 
     def _state_arrays(self):
         """Every array that training changes, in a fixed order."""
@@ -1016,19 +971,25 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Output-layer logits of validated ``X``, chunk by chunk."""
         folded = self._folded_params(X.dtype)
-        activation = Activation(self.activation)
+        *hidden, (output_weights, output_bias) = folded
+        activation = ACTIVATIONS[self.activation]
         widest = max(weights.shape[1] for weights, _ in folded)
-        chunk_rows = max(1, _PREDICT_CHUNK_ELEMENTS // widest)
+        chunk_rows = min(X.shape[0], max(1, _PREDICT_CHUNK_ELEMENTS // widest))
+        buffers = [
+            np.empty((chunk_rows, weights.shape[1]), dtype=X.dtype)
+            for weights, _ in hidden
+        ]
         logits = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)
         for chunk in gen_batches(X.shape[0], chunk_rows):
             activations = X[chunk]
-            for index, (weights, bias) in enumerate(folded):
-                z = activations @ weights
+            for (weights, bias), buffer in zip(hidden, buffers):
+                z = buffer[: activations.shape[0]]
+                matmul_into(activations, weights, z)
                 z += bias
-                activations = (
-                    z if index == len(folded) - 1 else activation.forward(z, False)
-                )
-            logits[chunk] = activations
+                activations = activation(z)
+            out = logits[chunk]
+            matmul_into(activations, output_weights, out)
+            out += output_bias
         return logits
 
     def predict(self, X):

@@ -6,7 +6,13 @@ hyperparameters are plain attributes, so they can be changed between epochs
 without losing the accumulated moments.
 """
 
+import math
+
 import numpy as np
+
+
+def _scratch(params):
+    return [np.empty_like(param) for param in params]
 
 
 class SGD:
@@ -21,10 +27,12 @@ class SGD:
 
     def __init__(self, params, learning_rate):
         self.learning_rate = learning_rate
+        self._steps = _scratch(params)
 
     def update_params(self, params, grads):
-        for param, grad in zip(params, grads):
-            param -= self.learning_rate * grad
+        for param, grad, step in zip(params, grads, self._steps):
+            np.multiply(grad, self.learning_rate, out=step)
+            param -= step
 
 
 class Momentum:
@@ -43,12 +51,17 @@ class Momentum:
         self.learning_rate = learning_rate
         self.beta = beta
         self.velocities = [np.zeros_like(param) for param in params]
+        self._steps = _scratch(params)
 
     def update_params(self, params, grads):
-        for param, grad, velocity in zip(params, grads, self.velocities):
+        for param, grad, velocity, step in zip(
+            params, grads, self.velocities, self._steps
+        ):
             velocity *= self.beta
-            velocity += (1 - self.beta) * grad
-            param -= self.learning_rate * velocity
+            np.multiply(grad, 1 - self.beta, out=step)
+            velocity += step
+            np.multiply(velocity, self.learning_rate, out=step)
+            param -= step
 
 
 class RMSprop:
@@ -68,12 +81,19 @@ class RMSprop:
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.squares = [np.zeros_like(param) for param in params]
+        self._steps = _scratch(params)
 
     def update_params(self, params, grads):
-        for param, grad, square in zip(params, grads, self.squares):
+        for param, grad, square, step in zip(params, grads, self.squares, self._steps):
             square *= self.beta_2
-            square += (1 - self.beta_2) * grad * grad
-            param -= self.learning_rate * grad / (np.sqrt(square) + self.epsilon)
+            np.multiply(grad, grad, out=step)
+            step *= 1 - self.beta_2
+            square += step
+            np.sqrt(square, out=step)
+            step += self.epsilon
+            np.divide(grad, step, out=step)
+            step *= self.learning_rate
+            param -= step
 
 
 class Adam:
@@ -91,6 +111,12 @@ class Adam:
     learning_rate : float
     beta_1, beta_2 : float
     epsilon : float
+
+    Notes
+    -----
+    The step is computed as ``learning_rate * sqrt(c2) / c1 * m / (sqrt(v) +
+    epsilon * sqrt(c2))`` with ``c1 = 1 - beta_1**t``, ``c2 = 1 - beta_2**t``:
+    the same value in one pass less.
     """
 
     def __init__(self, params, learning_rate, beta_1, beta_2, epsilon):
@@ -101,22 +127,29 @@ class Adam:
         self.t = 0
         self.first_moments = [np.zeros_like(param) for param in params]
         self.second_moments = [np.zeros_like(param) for param in params]
+        self._steps = _scratch(params)
 
     def update_params(self, params, grads):
         self.t += 1
-        first_correction = 1 - self.beta_1**self.t
-        second_correction = 1 - self.beta_2**self.t
-        for param, grad, m, v in zip(
-            params, grads, self.first_moments, self.second_moments
+        root_second_correction = math.sqrt(1 - self.beta_2**self.t)
+        step_size = (
+            self.learning_rate * root_second_correction / (1 - self.beta_1**self.t)
+        )
+        epsilon = self.epsilon * root_second_correction
+        for param, grad, m, v, step in zip(
+            params, grads, self.first_moments, self.second_moments, self._steps
         ):
             m *= self.beta_1
-            m += (1 - self.beta_1) * grad
+            np.multiply(grad, 1 - self.beta_1, out=step)
+            m += step
             v *= self.beta_2
-            v += (1 - self.beta_2) * grad * grad
-            step = np.sqrt(v / second_correction)
-            step += self.epsilon
+            np.multiply(grad, grad, out=step)
+            step *= 1 - self.beta_2
+            v += step
+            np.sqrt(v, out=step)
+            step += epsilon
             np.divide(m, step, out=step)
-            step *= self.learning_rate / first_correction
+            step *= step_size
             param -= step
 
 

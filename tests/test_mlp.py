@@ -27,10 +27,10 @@ def _quiet_fit(model, X, y, **kwargs):
 
 
 def _loss_and_gradients(model, X, y_codes, sample_weight=None):
-    layers = model._layers()
-    loss = model._forward_backward(layers, X, y_codes, sample_weight)
-    params = [p for layer in layers for p in layer.params]
-    grads = [g.copy() for layer in layers for g in layer.grads]
+    network = model._network()
+    loss = network.loss_and_gradient(X, y_codes, sample_weight, model.alpha)
+    params = [p for layer in network.layers for p in layer.params]
+    grads = [g.copy() for layer in network.layers for g in layer.grads]
     return loss, params, grads
 
 
@@ -141,10 +141,8 @@ def test_folded_inference_equals_unfolded(activation, small_multiclass):
         X,
         y,
     )
-    activations = X
-    for layer in model._layers():
-        activations = layer.forward(activations, training=False)
-    assert_allclose(model._logits(X), activations, rtol=1e-12, atol=1e-12)
+    unfolded = model._network().forward(X, training=False)
+    assert_allclose(model._logits(X), unfolded, rtol=1e-12, atol=1e-12)
 
 
 def test_a_row_is_predicted_independently_of_its_batch(small_multiclass):
@@ -337,7 +335,8 @@ def test_intercepts_of_batch_normalized_layers_stay_none(small_multiclass):
     X, y = small_multiclass
     model = _quiet_fit(MLPBatchNormClassifier((4, 4), max_iter=2), X, y)
     assert model.intercepts_[0] is None and model.intercepts_[1] is None
-    dense_layers = [layer for layer in model._layers() if isinstance(layer, Dense)]
+    layers = model._network().layers
+    dense_layers = [layer for layer in layers if isinstance(layer, Dense)]
     assert [layer.bias is None for layer in dense_layers] == [True, True, False]
 
 
