@@ -1,7 +1,15 @@
 """Batch-normalized softmax MLPs and the tools to tune them, for scikit-learn."""
 
 from ._mlp import MLPBatchNormClassifier
+from .distributions import loguniform, one_minus_loguniform
+from .model_selection import CoarseToFineSearchCV
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MLPBatchNormClassifier", "__version__"]
+__all__ = [
+    "CoarseToFineSearchCV",
+    "MLPBatchNormClassifier",
+    "__version__",
+    "loguniform",
+    "one_minus_loguniform",
+]

@@ -1,0 +1,814 @@
+"""Sampling distributions for hyperparameter search.
+
+Each distribution draws with ``rvs(size=None, random_state=None)`` and so can be
+used as a value of ``param_distributions`` in scikit-learn's
+:class:`~sklearn.model_selection.RandomizedSearchCV` and
+:class:`~sklearn.model_selection.ParameterSampler`, as well as in
+:class:`sknormnet.model_selection.CoarseToFineSearchCV`, which also uses the
+``cdf``, ``ppf`` and ``support`` methods to narrow ("zoom") the distributions
+round after round.
+
+The continuous distributions are uniform on a *sampling scale*:
+
+- :class:`loguniform`: ``log10(x)`` is uniform, for scale parameters such as a
+  learning rate or a penalty, where ``1e-4`` to ``1e-3`` deserves as many trials
+  as ``0.1`` to ``1``;
+- :class:`one_minus_loguniform`: ``log10(1 - x)`` is uniform, for averaging
+  constants such as momentum or Adam's ``beta_1``, whose effect depends on the
+  horizon ``1 / (1 - beta)`` and so is very sensitive close to 1;
+- :class:`loguniform_int`: integers whose logarithm is (nearly) uniform, for
+  counts such as the number of hidden units.
+
+:class:`layer_sizes` combines two integer distributions (or lists) into
+``hidden_layer_sizes`` tuples, :class:`categorical` is a list of values with
+weights, and :class:`quantile_window` restricts any distribution with ``cdf``
+and ``ppf`` (for instance a frozen :mod:`scipy.stats` distribution) to a range of
+quantiles.
+"""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "categorical",
+    "layer_sizes",
+    "loguniform",
+    "loguniform_int",
+    "one_minus_loguniform",
+    "quantile_window",
+]
+
+# When a distribution is narrowed around the best candidates, the narrowed
+# interval is padded on each side by this fraction of the current interval, on
+# the distribution's sampling scale.
+_PADDING = 0.1
+
+# When a list of values is re-weighted toward the values of the best
+# candidates, this share of the probability mass is kept on the previous
+# weights, so that every value keeps a chance.
+_KEEP = 0.25
+
+_LN10 = math.log(10.0)
+
+
+def _check_rng(random_state):
+    """A RandomState or Generator from None, an int, a RandomState or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return check_random_state(random_state)
+
+
+def _randint(rng, n, size=None):
+    """Uniform integers in ``[0, n)`` from a RandomState or a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng.integers(n, size=size)
+    return rng.randint(n, size=size)
+
+
+def _check_real(name, value, owner):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f"{owner} needs a real number for {name}, got {name}={value!r}."
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{owner} needs a finite {name}, got {name}={value!r}.")
+    return value
+
+
+def _padded_interval(points, low, high, padding=_PADDING):
+    """The smallest interval holding ``points``, padded and clipped to [low, high].
+
+    Each side is padded by ``padding * (high - low)``.
+
+    >>> from sknormnet.distributions import _padded_interval
+    >>> _padded_interval([2, 3], 0, 10)
+    (1.0, 4.0)
+    >>> _padded_interval([9.5], 0, 10)
+    (8.5, 10.0)
+    """
+    points = np.clip(np.asarray(points, dtype=float), low, high)
+    pad = padding * (high - low)
+    return float(max(low, points.min() - pad)), float(min(high, points.max() + pad))
+
+
+def _as_output(values, size, kind=float):
+    """A Python scalar when ``size`` is None, else an array."""
+    if size is None:
+        return kind(values)
+    return np.asarray(values).astype(kind)
+
+
+def _scalar_or_array(values, reference):
+    """A Python float for a scalar ``reference``, else the array."""
+    if np.ndim(reference) == 0:
+        return float(values)
+    return values
+
+
+class _UniformOnScale:
+    """Uniform on ``[forward(low), forward(high)]`` for an increasing ``forward``.
+
+    Subclasses define ``low``, ``high``, ``_forward`` and ``_inverse``; sampling
+    is by inverse transform, ``ppf(u)`` with ``u`` uniform on [0, 1).
+    """
+
+    def _scale_support(self):
+        return self._forward(self.low), self._forward(self.high)
+
+    def rvs(self, size=None, random_state=None):
+        rng = _check_rng(random_state)
+        return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size)
+
+    def cdf(self, x):
+        """Probability of drawing a value lower than or equal to ``x``."""
+        x_arr = np.asarray(x, dtype=float)
+        a, b = self._scale_support()
+        inside = np.clip(x_arr, self.low, self.high)
+        out = np.clip((self._forward(inside) - a) / (b - a), 0.0, 1.0)
+        out = np.where(x_arr < self.low, 0.0, np.where(x_arr >= self.high, 1.0, out))
+        return _scalar_or_array(out, x)
+
+    def ppf(self, q):
+        """The value below which a fraction ``q`` of the draws falls."""
+        q_arr = np.asarray(q, dtype=float)
+        a, b = self._scale_support()
+        x = np.clip(self._inverse(a + q_arr * (b - a)), self.low, self.high)
+        x = np.where((q_arr >= 0.0) & (q_arr <= 1.0), x, np.nan)
+        return _scalar_or_array(x, q)
+
+    def support(self):
+        """The smallest and largest values that can be drawn, as ``(low, high)``."""
+        return self.low, self.high
+
+    def _zoom(self, values):
+        a, b = self._scale_support()
+        lo, hi = _padded_interval(self._forward(np.asarray(values, float)), a, b)
+        low = self.low if lo <= a else float(self._inverse(lo))
+        high = self.high if hi >= b else float(self._inverse(hi))
+        try:
+            return type(self)(low, high)
+        except ValueError:  # the interval collapsed below float resolution
+            return self
+
+    def __repr__(self):
+        return f"{type(self).__name__}(low={self.low!r}, high={self.high!r})"
+
+
+class loguniform(_UniformOnScale):
+    """Continuous values whose base-10 logarithm is uniform.
+
+    Draws ``10 ** r`` with ``r`` uniform on ``[log10(low), log10(high)]``, so each
+    decade between ``low`` and ``high`` gets the same share of the draws. Use it
+    for scale parameters such as ``learning_rate_init`` or ``alpha``.
+
+    Parameters
+    ----------
+    low : float
+        Smallest value, ``low > 0``.
+    high : float
+        Largest value, ``high > low``.
+
+    Attributes
+    ----------
+    low, high : float
+        The bounds.
+
+    See Also
+    --------
+    one_minus_loguniform : For parameters close to 1 such as momentum.
+    loguniform_int : The integer version.
+
+    Notes
+    -----
+    With :math:`u` uniform on [0, 1), a draw is
+
+    .. math:: x = 10^{\\log_{10} l + u (\\log_{10} h - \\log_{10} l)},
+
+    and :math:`F(x) = (\\log_{10} x - \\log_{10} l) / (\\log_{10} h - \\log_{10} l)`.
+
+    Examples
+    --------
+    >>> from sknormnet.distributions import loguniform
+    >>> dist = loguniform(1e-4, 1)
+    >>> dist
+    loguniform(low=0.0001, high=1.0)
+    >>> x = dist.rvs(size=10_000, random_state=0)
+    >>> bool(x.min() >= 1e-4 and x.max() <= 1)
+    True
+    >>> round(float((x < 1e-2).mean()), 1)  # half the decades, half the draws
+    0.5
+    >>> round(dist.cdf(1e-2), 6), round(dist.ppf(0.25), 6)
+    (0.5, 0.001)
+    """
+
+    def __init__(self, low, high):
+        low = _check_real("low", low, "loguniform")
+        high = _check_real("high", high, "loguniform")
+        if low <= 0:
+            raise ValueError(
+                f"loguniform needs low > 0 (it samples log10 of the value), got "
+                f"low={low!r}; use a small positive bound such as low=1e-6."
+            )
+        if low >= high:
+            raise ValueError(
+                f"loguniform needs low < high, got low={low!r} and high={high!r}; "
+                "swap them or widen the range."
+            )
+        self.low = low
+        self.high = high
+
+    @staticmethod
+    def _forward(x):
+        return np.log10(x)
+
+    @staticmethod
+    def _inverse(t):
+        return np.power(10.0, t)
+
+
+class one_minus_loguniform(_UniformOnScale):
+    """Values in ``[low, high]`` below 1 whose distance to 1 is log-uniform.
+
+    Draws ``1 - 10 ** r`` with ``r`` uniform on ``[log10(1 - high), log10(1 -
+    low)]``. For ``one_minus_loguniform(0.9, 0.999)`` as many draws fall in
+    [0.9, 0.99] as in [0.99, 0.999], which suits averaging constants (momentum,
+    Adam's ``beta_1``): their averaging horizon ``1 / (1 - beta)`` changes much
+    faster near 1.
+
+    Parameters
+    ----------
+    low : float
+        Smallest value, ``0 < low``.
+    high : float
+        Largest value, ``low < high < 1``.
+
+    Attributes
+    ----------
+    low, high : float
+        The bounds.
+
+    See Also
+    --------
+    loguniform : For scale parameters such as the learning rate.
+
+    Notes
+    -----
+    With :math:`u` uniform on [0, 1), :math:`a = \\log_{10}(1 - h)` and
+    :math:`b = \\log_{10}(1 - l)`, a draw is
+
+    .. math:: x = 1 - 10^{b - u (b - a)}.
+
+    It is computed as ``-expm1(...)`` and ``1 - x`` as ``log1p(-x)``, so bounds
+    within ``1e-8`` of 1 keep their full precision.
+
+    Examples
+    --------
+    >>> from sknormnet.distributions import one_minus_loguniform
+    >>> beta = one_minus_loguniform(0.9, 0.999)
+    >>> beta
+    one_minus_loguniform(low=0.9, high=0.999)
+    >>> x = beta.rvs(size=10_000, random_state=0)
+    >>> round(float((x > 0.99).mean()), 1)
+    0.5
+    >>> round(beta.ppf(0.5), 6)
+    0.99
+    >>> near_one = one_minus_loguniform(1 - 1e-6, 1 - 1e-8)
+    >>> y = near_one.rvs(size=1000, random_state=0)
+    >>> bool(((y >= 1 - 1e-6) & (y <= 1 - 1e-8)).all())
+    True
+    """
+
+    def __init__(self, low, high):
+        low = _check_real("low", low, "one_minus_loguniform")
+        high = _check_real("high", high, "one_minus_loguniform")
+        for name, value in (("low", low), ("high", high)):
+            if not 0 < value < 1:
+                raise ValueError(
+                    f"one_minus_loguniform needs 0 < {name} < 1 (it samples "
+                    f"log10(1 - value)), got {name}={value!r}; use e.g. "
+                    "one_minus_loguniform(0.9, 0.999)."
+                )
+        if low >= high:
+            raise ValueError(
+                f"one_minus_loguniform needs low < high, got low={low!r} and "
+                f"high={high!r}; swap them or widen the range."
+            )
+        self.low = low
+        self.high = high
+
+    @staticmethod
+    def _forward(x):
+        # -log10(1 - x): increasing in x, accurate near 1.
+        return -np.log1p(-np.asarray(x, dtype=float)) / _LN10
+
+    @staticmethod
+    def _inverse(t):
+        return -np.expm1(-np.asarray(t, dtype=float) * _LN10)
+
+
+class loguniform_int(_UniformOnScale):
+    """Integers in ``[low, high]`` whose logarithm is (nearly) uniform.
+
+    Draws ``round(exp(r))`` with ``r`` uniform on ``[log(low - 1/2), log(high +
+    1/2)]``: each integer ``k`` gets the probability of ``[k - 1/2, k + 1/2)``
+    under the continuous log-uniform, so both ends are reachable and small
+    integers are drawn more often than large ones.
+
+    Parameters
+    ----------
+    low : int
+        Smallest value, ``low >= 1``.
+    high : int
+        Largest value, ``high > low``.
+
+    Attributes
+    ----------
+    low, high : int
+        The bounds.
+
+    See Also
+    --------
+    loguniform : The continuous version.
+    layer_sizes : Draws ``hidden_layer_sizes`` tuples from integer distributions.
+
+    Notes
+    -----
+    :math:`P(X = k) = \\dfrac{\\log(k + 1/2) - \\log(k - 1/2)}
+    {\\log(h + 1/2) - \\log(l - 1/2)}` for :math:`l \\le k \\le h`. ``rvs``
+    returns integers, ``ppf`` returns integer-valued floats (as scipy's discrete
+    distributions do).
+
+    Examples
+    --------
+    >>> from sknormnet.distributions import loguniform_int
+    >>> units = loguniform_int(50, 100)
+    >>> units
+    loguniform_int(low=50, high=100)
+    >>> k = units.rvs(size=10_000, random_state=0)
+    >>> int(k.min()), int(k.max())
+    (50, 100)
+    >>> units.rvs(random_state=0)
+    73
+    """
+
+    def __init__(self, low, high):
+        for name, value in (("low", low), ("high", high)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(
+                    f"loguniform_int needs integer bounds, got {name}={value!r}; "
+                    "use loguniform for continuous values."
+                )
+        low, high = int(low), int(high)
+        if low < 1:
+            raise ValueError(
+                f"loguniform_int needs low >= 1 (it samples the logarithm of the "
+                f"value), got low={low!r}; use low=1 or more."
+            )
+        if low >= high:
+            raise ValueError(
+                f"loguniform_int needs low < high, got low={low!r} and "
+                f"high={high!r}; swap them or widen the range."
+            )
+        self.low = low
+        self.high = high
+
+    def _scale_support(self):
+        return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def rvs(self, size=None, random_state=None):
+        rng = _check_rng(random_state)
+        return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size, int)
+
+    def cdf(self, x):
+        """Probability of drawing an integer lower than or equal to ``x``."""
+        x_arr = np.asarray(x, dtype=float)
+        a, b = self._scale_support()
+        k = np.clip(np.floor(x_arr), self.low, self.high)
+        out = np.clip((np.log(k + 0.5) - a) / (b - a), 0.0, 1.0)
+        out = np.where(x_arr < self.low, 0.0, out)
+        return _scalar_or_array(out, x)
+
+    def ppf(self, q):
+        """The smallest integer ``k`` with ``cdf(k) >= q`` (``low`` for ``q=0``)."""
+        q_arr = np.asarray(q, dtype=float)
+        a, b = self._scale_support()
+        k = np.ceil(np.exp(a + q_arr * (b - a)) - 0.5)
+        k = np.clip(k, self.low, self.high)
+        # exp(log(k + 1/2)) may round above k + 1/2: step back when k - 1 suffices
+        below = np.maximum(k - 1, self.low)
+        k = np.where(np.asarray(self.cdf(below)) >= q_arr - 1e-12, below, k)
+        k = np.where((q_arr >= 0.0) & (q_arr <= 1.0), k, np.nan)
+        return _scalar_or_array(k, q)
+
+    def _zoom(self, values):
+        values = np.clip(np.asarray(values, dtype=float), self.low, self.high)
+        a, b = self._scale_support()
+        lo, hi = _padded_interval(np.log(values), a, b)
+        # keep every integer whose own log lies in [lo, hi], and the values.
+        low = max(self.low, min(int(values.min()), math.ceil(math.exp(lo))))
+        high = min(self.high, max(int(values.max()), math.floor(math.exp(hi))))
+        if low == high:
+            if high < self.high:
+                high += 1
+            else:
+                low -= 1
+        return type(self)(low, high)
+
+
+class categorical:
+    """A finite list of values, drawn with the given probabilities.
+
+    :class:`~sknormnet.model_selection.CoarseToFineSearchCV` turns the lists of
+    ``param_distributions`` into ``categorical`` with weights moved toward the
+    values of the best candidates; it can also be given directly to express a
+    prior preference.
+
+    Parameters
+    ----------
+    values : sequence
+        The values, in the order used by ``cdf``, ``ppf`` and ``support``.
+    p : sequence of float, default=None
+        Their probabilities (normalized to sum to 1); uniform when None.
+
+    Attributes
+    ----------
+    values : list
+        The values.
+    p : ndarray of shape (len(values),)
+        Their probabilities.
+
+    Notes
+    -----
+    ``cdf`` and ``ppf`` follow the order in which the values are listed:
+    ``cdf(values[i])`` is ``p[0] + ... + p[i]``.
+
+    Examples
+    --------
+    >>> from sknormnet.distributions import categorical
+    >>> batch = categorical([32, 64, 128], p=[0.25, 0.5, 0.25])
+    >>> batch
+    categorical([32, 64, 128], p=[0.25, 0.5, 0.25])
+    >>> draws = batch.rvs(size=1000, random_state=0)
+    >>> sorted(set(draws.tolist()))
+    [32, 64, 128]
+    >>> batch.cdf(64), batch.ppf(0.9), batch.support()
+    (0.75, 128, (32, 128))
+    """
+
+    def __init__(self, values, p=None):
+        if isinstance(values, str) or not hasattr(values, "__len__"):
+            raise ValueError(
+                f"categorical needs a list of values, got values={values!r}; wrap "
+                "a single value in a list."
+            )
+        values = list(values)
+        if not values:
+            raise ValueError("categorical needs at least one value, got values=[].")
+        if p is None:
+            p = np.full(len(values), 1.0 / len(values))
+        p = np.asarray(p, dtype=float)
+        if p.shape != (len(values),) or not np.all(np.isfinite(p)) or np.any(p < 0):
+            raise ValueError(
+                f"categorical needs one non-negative probability per value, got "
+                f"p={p.tolist()!r} for {len(values)} values."
+            )
+        if p.sum() <= 0:
+            raise ValueError(f"categorical needs p to sum to more than 0, got p={p!r}.")
+        self.values = values
+        self.p = p / p.sum()
+
+    def _index(self, value):
+        for i, candidate in enumerate(self.values):
+            if candidate is value:
+                return i
+        for i, candidate in enumerate(self.values):
+            try:
+                if bool(candidate == value):
+                    return i
+            except (TypeError, ValueError):
+                continue
+        raise ValueError(f"{value!r} is not one of the values {self.values!r}.")
+
+    def rvs(self, size=None, random_state=None):
+        rng = _check_rng(random_state)
+        indices = rng.choice(len(self.values), size=size, p=self.p)
+        if size is None:
+            return self.values[int(indices)]
+        indices = np.asarray(indices)
+        if all(
+            isinstance(v, numbers.Number) and not isinstance(v, bool)
+            for v in self.values
+        ):
+            return np.asarray(self.values)[indices]
+        out = np.empty(indices.shape, dtype=object)
+        for position, i in np.ndenumerate(indices):
+            out[position] = self.values[i]
+        return out
+
+    def cdf(self, x):
+        """Total probability of ``x`` and of the values listed before it."""
+        return float(np.cumsum(self.p)[self._index(x)])
+
+    def ppf(self, q):
+        """The first value whose ``cdf`` reaches ``q``."""
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"ppf needs 0 <= q <= 1, got q={q!r}.")
+        i = int(np.searchsorted(np.cumsum(self.p), q - 1e-12))
+        return self.values[min(i, len(self.values) - 1)]
+
+    def support(self):
+        """The first and the last of the values, as ``(low, high)``."""
+        return self.values[0], self.values[-1]
+
+    def _zoom(self, values):
+        counts = np.zeros(len(self.values))
+        for value in values:
+            counts[self._index(value)] += 1
+        p = (1.0 - _KEEP) * counts / counts.sum() + _KEEP * self.p
+        return categorical(self.values, p=p)
+
+    def __repr__(self):
+        weights = [round(float(w), 3) for w in self.p]
+        return f"categorical({self.values!r}, p={weights!r})"
+
+
+class quantile_window:
+    """Any distribution with ``cdf`` and ``ppf``, restricted to a quantile range.
+
+    Draws ``dist.ppf(q)`` with ``q`` uniform on ``[q_low, q_high]``: the part of
+    ``dist`` between its ``q_low`` and ``q_high`` quantiles, with the same shape.
+    :class:`~sknormnet.model_selection.CoarseToFineSearchCV` narrows frozen
+    :mod:`scipy.stats` distributions this way.
+
+    Parameters
+    ----------
+    dist : object
+        A distribution with ``cdf`` and ``ppf`` methods, such as
+        ``scipy.stats.norm(0, 1)`` or ``scipy.stats.randint(1, 10)``.
+    q_low, q_high : float, default=0.0, 1.0
+        The quantile range, ``0 <= q_low < q_high <= 1``.
+
+    Examples
+    --------
+    >>> from scipy.stats import uniform
+    >>> from sknormnet.distributions import quantile_window
+    >>> dist = quantile_window(uniform(0, 10), 0.2, 0.5)
+    >>> dist
+    quantile_window(uniform(0, 10), q_low=0.2, q_high=0.5)
+    >>> dist.support()
+    (2.0, 5.0)
+    >>> x = dist.rvs(size=1000, random_state=0)
+    >>> bool(x.min() >= 2 and x.max() <= 5)
+    True
+    """
+
+    def __init__(self, dist, q_low=0.0, q_high=1.0):
+        if not (hasattr(dist, "cdf") and hasattr(dist, "ppf")):
+            raise ValueError(
+                f"quantile_window needs a distribution with cdf and ppf methods, "
+                f"got dist={dist!r}."
+            )
+        q_low = _check_real("q_low", q_low, "quantile_window")
+        q_high = _check_real("q_high", q_high, "quantile_window")
+        if not 0.0 <= q_low < q_high <= 1.0:
+            raise ValueError(
+                f"quantile_window needs 0 <= q_low < q_high <= 1, got "
+                f"q_low={q_low!r} and q_high={q_high!r}."
+            )
+        self.dist = dist
+        self.q_low = q_low
+        self.q_high = q_high
+
+    @property
+    def _discrete(self):
+        from scipy.stats import rv_discrete
+
+        return isinstance(getattr(self.dist, "dist", None), rv_discrete)
+
+    def _quantile_intervals(self, values):
+        """Lower and upper quantile of each value (equal for continuous ones)."""
+        values = np.asarray(values, dtype=float)
+        upper = np.asarray(self.dist.cdf(values), dtype=float)
+        lower = np.asarray(self.dist.cdf(values - 1), dtype=float)
+        return (lower if self._discrete else upper), upper
+
+    def rvs(self, size=None, random_state=None):
+        rng = _check_rng(random_state)
+        q = rng.uniform(self.q_low, self.q_high, size=size)
+        kind = int if self._discrete else float
+        return _as_output(self.dist.ppf(q), size, kind)
+
+    def cdf(self, x):
+        """Probability of drawing a value lower than or equal to ``x``."""
+        width = self.q_high - self.q_low
+        out = np.clip((np.asarray(self.dist.cdf(x)) - self.q_low) / width, 0.0, 1.0)
+        return _scalar_or_array(out, x)
+
+    def ppf(self, q):
+        """The value below which a fraction ``q`` of the draws falls."""
+        q_arr = np.asarray(q, dtype=float)
+        out = np.asarray(
+            self.dist.ppf(self.q_low + q_arr * (self.q_high - self.q_low)), dtype=float
+        )
+        out = np.where((q_arr >= 0.0) & (q_arr <= 1.0), out, np.nan)
+        return _scalar_or_array(out, q)
+
+    def support(self):
+        """The smallest and largest values that can be drawn, as ``(low, high)``."""
+        low = float(self.dist.ppf(self.q_low))
+        high = float(self.dist.ppf(self.q_high))
+        if self._discrete:
+            # ppf(q_low) is drawn only if its cdf is above q_low
+            if float(self.dist.cdf(low)) <= self.q_low:
+                low += 1
+            return int(low), int(high)
+        return low, high
+
+    def _zoom(self, values):
+        lower, upper = self._quantile_intervals(values)
+        q_lo, _ = _padded_interval(lower, self.q_low, self.q_high)
+        _, q_hi = _padded_interval(upper, self.q_low, self.q_high)
+        if not q_lo < q_hi:
+            return self
+        return quantile_window(self.dist, q_lo, q_hi)
+
+    def __repr__(self):
+        return (
+            f"quantile_window({_describe(self.dist)}, q_low={self.q_low!r}, "
+            f"q_high={self.q_high!r})"
+        )
+
+
+def _describe(dist):
+    """A short description of a frozen scipy distribution, else its repr."""
+    family = getattr(getattr(dist, "dist", None), "name", None)
+    if family is None:
+        return repr(dist)
+    args = [repr(a) for a in getattr(dist, "args", ())]
+    args += [f"{k}={v!r}" for k, v in getattr(dist, "kwds", {}).items()]
+    return f"{family}({', '.join(args)})"
+
+
+def _draw(component, rng, size=None):
+    """Draw from a distribution or uniformly from a list."""
+    if hasattr(component, "rvs"):
+        return component.rvs(size=size, random_state=rng)
+    indices = _randint(rng, len(component), size=size)
+    if size is None:
+        return component[int(indices)]
+    return [component[int(i)] for i in np.ravel(indices)]
+
+
+def _component_support(component):
+    if hasattr(component, "rvs"):
+        low, high = component.support()
+        return int(low), int(high)
+    return min(component), max(component)
+
+
+class layer_sizes:
+    """``hidden_layer_sizes`` tuples: a number of layers, then units per layer.
+
+    Each draw takes a number of layers ``n`` from ``n_layers``, then ``n``
+    independent draws from ``n_units``, one per hidden layer.
+
+    Parameters
+    ----------
+    n_layers : list of int or distribution
+        The number of hidden layers: a list of positive integers (drawn
+        uniformly) or an integer distribution such as :class:`loguniform_int`
+        or ``scipy.stats.randint``.
+    n_units : list of int or distribution
+        The number of units of each hidden layer, likewise.
+
+    Attributes
+    ----------
+    n_layers, n_units : list of int or distribution
+        The two components.
+
+    Notes
+    -----
+    A tuple has no natural order, so ``cdf`` and ``ppf`` raise ``TypeError``;
+    use those of the components. ``support()`` returns the smallest and the
+    largest network, ``(n_units_low,) * n_layers_low`` and ``(n_units_high,) *
+    n_layers_high``. :class:`~sknormnet.model_selection.CoarseToFineSearchCV`
+    narrows each component separately: ``n_layers`` around the depths of the
+    best candidates and ``n_units`` around all their layer widths.
+
+    Examples
+    --------
+    >>> from sknormnet.distributions import layer_sizes, loguniform_int
+    >>> sizes = layer_sizes(n_layers=[2, 3, 4], n_units=loguniform_int(50, 100))
+    >>> sizes
+    layer_sizes(n_layers=[2, 3, 4], n_units=loguniform_int(low=50, high=100))
+    >>> sizes.rvs(random_state=0)
+    (75, 90)
+    >>> sizes.support()
+    ((50, 50), (100, 100, 100, 100))
+    """
+
+    def __init__(self, n_layers, n_units):
+        for name, component in (("n_layers", n_layers), ("n_units", n_units)):
+            if hasattr(component, "rvs"):
+                continue
+            if isinstance(component, str) or not hasattr(component, "__len__"):
+                raise ValueError(
+                    f"layer_sizes needs {name} to be a list of positive integers or "
+                    f"an integer distribution, got {name}={component!r}."
+                )
+            bad = [
+                v
+                for v in component
+                if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1
+            ]
+            if not len(component) or bad:
+                raise ValueError(
+                    f"layer_sizes needs {name} to hold positive integers, got "
+                    f"{name}={component!r}; e.g. {name}=[1, 2, 3] or "
+                    f"{name}=loguniform_int(16, 512)."
+                )
+        self.n_layers = n_layers
+        self.n_units = n_units
+
+    def _draw_one(self, rng):
+        depth = _draw(self.n_layers, rng)
+        widths = _draw(self.n_units, rng, size=int(depth))
+        sizes = (int(depth), *(int(w) for w in np.ravel(widths)))
+        if any(s < 1 or s != v for s, v in zip(sizes, [depth, *np.ravel(widths)])):
+            raise ValueError(
+                f"layer_sizes drew depth={depth!r} and widths={widths!r}, which are "
+                "not all positive integers; use integer distributions such as "
+                "loguniform_int for n_layers and n_units."
+            )
+        return sizes[1:]
+
+    def rvs(self, size=None, random_state=None):
+        rng = _check_rng(random_state)
+        if size is None:
+            return self._draw_one(rng)
+        out = np.empty(size, dtype=object)
+        for position in np.ndindex(out.shape):
+            out[position] = self._draw_one(rng)
+        return out
+
+    def cdf(self, x):
+        """Not defined for tuples: raises ``TypeError``."""
+        raise TypeError(
+            "layer_sizes draws tuples, which have no cumulative distribution; use "
+            "the cdf of its n_layers or n_units component."
+        )
+
+    def ppf(self, q):
+        """Not defined for tuples: raises ``TypeError``."""
+        raise TypeError(
+            "layer_sizes draws tuples, which have no quantiles; use the ppf of its "
+            "n_layers or n_units component."
+        )
+
+    def support(self):
+        """The smallest and largest networks, as ``(low, high)``."""
+        depth_low, depth_high = _component_support(self.n_layers)
+        width_low, width_high = _component_support(self.n_units)
+        return (width_low,) * depth_low, (width_high,) * depth_high
+
+    def _zoom(self, values):
+        depths = [len(v) for v in values]
+        widths = [w for v in values for w in v]
+        return layer_sizes(
+            n_layers=_zoom(self.n_layers, depths), n_units=_zoom(self.n_units, widths)
+        )
+
+    def __repr__(self):
+        return f"layer_sizes(n_layers={self.n_layers!r}, n_units={self.n_units!r})"
+
+
+def _zoom(entry, values):
+    """Narrow a search-space entry around ``values``, the best candidates' values.
+
+    Distributions of this module narrow on their sampling scale, a list becomes
+    a :class:`categorical` re-weighted toward ``values``, any other distribution
+    with ``cdf`` and ``ppf`` narrows on its quantile scale, and anything else is
+    returned unchanged.
+
+    >>> from scipy.stats import uniform
+    >>> from sknormnet.distributions import _zoom, loguniform
+    >>> _zoom(loguniform(1e-4, 1), [1e-3, 1e-2])
+    loguniform(low=0.00039810717055349735, high=0.025118864315095794)
+    >>> _zoom([1, 2, 3, 4], [2, 2])
+    categorical([1, 2, 3, 4], p=[0.062, 0.812, 0.062, 0.062])
+    >>> _zoom(uniform(0, 10), [5.0])
+    quantile_window(uniform(0, 10), q_low=0.4, q_high=0.6)
+    """
+    if len(values) == 0:
+        return entry
+    if hasattr(entry, "_zoom"):
+        return entry._zoom(values)
+    if hasattr(entry, "rvs"):
+        if hasattr(entry, "cdf") and hasattr(entry, "ppf"):
+            return quantile_window(entry)._zoom(values)
+        return entry
+    return categorical(entry)._zoom(values)

@@ -1,0 +1,647 @@
+"""Hyperparameter search that zooms in, round after round, and ready-made spaces.
+
+:class:`CoarseToFineSearchCV` is a randomized search run in rounds: the first
+round samples the whole space, each later round samples a space narrowed around
+the best candidates seen so far. :func:`tuning_space` gives search spaces for
+:class:`~sknormnet.MLPBatchNormClassifier` ordered by how much each
+hyperparameter usually matters.
+
+.. rubric:: Running many models in parallel
+
+The candidates of a round, times the cross-validation splits, are fitted through
+joblib, as in every scikit-learn search: ``n_jobs=-1`` uses all the cores of the
+machine. joblib's default ``"loky"`` backend starts each worker with the BLAS and
+OpenMP thread pools limited to ``cpu_count() // n_jobs`` threads (through
+``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, ... unless
+they are already set in the parent's environment), so that the parallel fits do
+not oversubscribe the cores: ``n_jobs`` workers each running a multithreaded
+BLAS would compete for the same cores. To choose another limit, wrap the fit in
+``joblib.parallel_config(backend="loky", inner_max_num_threads=k)``.
+
+To go beyond one machine, run the same search on a Dask cluster through
+joblib's Dask backend; the candidates, the splits and so ``cv_results_`` are
+the same as in a local run::
+
+    from dask.distributed import Client
+    from joblib import parallel_config
+
+    client = Client("tcp://scheduler:8786")
+    with parallel_config(backend="dask"):
+        search.fit(X, y)
+
+Dask's worker processes start with ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and
+``OPENBLAS_NUM_THREADS`` set to 1 (``distributed.nanny.pre-spawn-environ``), so
+start them with one thread per core (``--nthreads 1``) and as many processes
+as cores.
+"""
+
+import math
+import numbers
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+from sklearn.base import _fit_context, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt
+
+from sknormnet.distributions import (
+    _KEEP,
+    _zoom,
+    layer_sizes,
+    loguniform,
+    loguniform_int,
+    one_minus_loguniform,
+)
+
+__all__ = ["CoarseToFineSearchCV", "tuning_space"]
+
+
+class _SplitsOnce:
+    """A splitter that draws the splits of ``cv`` on the first call, then replays them.
+
+    Every round of a search then sees the same splits, whatever ``cv`` is (even a
+    splitter whose ``split`` can be iterated only once).
+    """
+
+    def __init__(self, cv):
+        self.cv = cv
+        self._splits = None
+
+    def split(self, X, y=None, **split_params):
+        if self._splits is None:
+            self._splits = list(self.cv.split(X, y, **split_params))
+        return iter(self._splits)
+
+    def get_n_splits(self, X=None, y=None, **split_params):
+        if self._splits is None:
+            return self.cv.get_n_splits(X, y, **split_params)
+        return len(self._splits)
+
+
+def _check_reproducible_cv(cv):
+    """Reject splitters that shuffle with a random_state that is not an int."""
+    shuffles = getattr(cv, "shuffle", True)
+    random_state = getattr(cv, "random_state", 0)
+    if shuffles and not isinstance(random_state, numbers.Integral):
+        raise ValueError(
+            f"cv={cv!r} draws random splits with random_state={random_state!r}, so "
+            "refitting CoarseToFineSearchCV would compare its candidates on "
+            "different splits and give different results; pass an int, e.g. "
+            f"{type(cv).__name__}(..., random_state=0)."
+        )
+
+
+def _check_spaces(param_distributions):
+    """``param_distributions`` as a list of dicts, with each entry checked."""
+    spaces = (
+        [param_distributions]
+        if isinstance(param_distributions, Mapping)
+        else list(param_distributions)
+    )
+    if not spaces:
+        raise ValueError("param_distributions=[] is empty; give at least one dict.")
+    for space in spaces:
+        if not isinstance(space, Mapping):
+            raise TypeError(
+                f"param_distributions must be a dict or a list of dicts, got an "
+                f"element {space!r} of type {type(space).__name__}."
+            )
+        for name, entry in space.items():
+            if hasattr(entry, "rvs"):
+                continue
+            if isinstance(entry, str) or not isinstance(entry, Sequence | np.ndarray):
+                raise TypeError(
+                    f"param_distributions[{name!r}]={entry!r} is neither a "
+                    f"distribution (with an rvs method) nor a list; write e.g. "
+                    f"{{{name!r}: [{entry!r}]}} for a fixed value."
+                )
+            if len(entry) == 0:
+                raise ValueError(
+                    f"param_distributions[{name!r}] is an empty list; give at least "
+                    "one value."
+                )
+    return spaces
+
+
+def _sample(spaces, weights, n_candidates, rng):
+    """Draw candidates, each from a space picked with probability ``weights``."""
+    candidates, origins = [], []
+    for _ in range(n_candidates):
+        origin = int(rng.choice(len(spaces), p=weights)) if len(spaces) > 1 else 0
+        params = {}
+        for name, entry in sorted(spaces[origin].items()):
+            if hasattr(entry, "rvs"):
+                params[name] = entry.rvs(random_state=rng)
+            else:
+                params[name] = entry[rng.randint(len(entry))]
+        candidates.append(params)
+        origins.append(origin)
+    return candidates, origins
+
+
+class CoarseToFineSearchCV(BaseSearchCV):
+    """Randomized search in rounds, each zooming in around the best candidates.
+
+    Round 0 samples ``n_iter`` candidates from ``param_distributions``, as
+    :class:`~sklearn.model_selection.RandomizedSearchCV` does. Each later round
+    samples from a space narrowed around the ``top_k`` best candidates of all
+    the rounds so far: coarse first, then fine. All candidates are evaluated by
+    cross-validation on the same splits, and ``best_*`` is over all rounds.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator to tune, e.g. :class:`~sknormnet.MLPBatchNormClassifier`
+        or a :class:`~sklearn.pipeline.Pipeline` (then name its parameters
+        ``step__param``).
+
+    param_distributions : dict or list of dicts
+        Parameter names mapped to distributions (objects with an ``rvs`` method,
+        such as :class:`~sknormnet.distributions.loguniform` or frozen
+        :mod:`scipy.stats` distributions) or to lists of values, drawn
+        uniformly. With a list of dicts, each candidate comes from one of the
+        dicts, picked at random; each dict is narrowed around its own best
+        candidates and the dicts holding the best candidates are picked more
+        often in later rounds. See Notes for how each kind of entry is
+        narrowed.
+
+    n_iter : int or list of int, default=10
+        Number of candidates of each round, or one number per round.
+
+    n_rounds : int, default=3
+        Number of rounds, at least 1. With ``n_rounds=1`` this is a randomized
+        search.
+
+    top_k : int or float, default=0.2
+        How many of the best candidates so far define the space of the next
+        round: an int, or a fraction in (0, 1] of the candidates evaluated so
+        far (rounded up).
+
+    scoring : str, callable, list, tuple or dict, default=None
+        How to score the candidates, as in
+        :class:`~sklearn.model_selection.RandomizedSearchCV`. With several
+        metrics, ``refit`` names the one used to rank the candidates.
+
+    n_jobs : int, default=None
+        Number of jobs to run in parallel, through joblib. ``-1`` uses all the
+        processors; the BLAS threads of each worker are limited (see the
+        module documentation), and joblib's Dask backend spreads the fits over a
+        cluster.
+
+    refit : bool, str, or callable, default=True
+        Refit an estimator with the best parameters on the whole dataset, as in
+        :class:`~sklearn.model_selection.RandomizedSearchCV`. With multi-metric
+        scoring and ``n_rounds > 1`` it must name the metric that ranks the
+        candidates for zooming.
+
+    cv : int, cross-validation generator or an iterable, default=None
+        The cross-validation splitting strategy, as in
+        :class:`~sklearn.model_selection.RandomizedSearchCV`. The splits are
+        drawn once per fit and reused in every round. A splitter that shuffles
+        must have an int ``random_state``, so that a refit finds the same
+        splits, and an iterable of splits must be a list, not an iterator.
+
+    verbose : int, default=0
+        Verbosity: above 0, prints each round's space and number of fits.
+
+    pre_dispatch : int or str, default='2*n_jobs'
+        Number of jobs dispatched during parallel execution, as in
+        :class:`~sklearn.model_selection.RandomizedSearchCV`.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling of candidates in every round. Pass an int for
+        reproducible output across multiple function calls.
+
+    error_score : 'raise' or numeric, default=np.nan
+        Score given to a candidate whose fit failed; ``'raise'`` raises the error.
+
+    return_train_score : bool, default=False
+        Whether ``cv_results_`` includes training scores.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy (masked) ndarrays
+        Every candidate of every round, as in
+        :class:`~sklearn.model_selection.RandomizedSearchCV`, with a ``round``
+        column (0, 1, ...). Can be imported into a pandas ``DataFrame``.
+
+    search_spaces_ : list of dict (or of list of dicts)
+        The space sampled in each round, shaped like ``param_distributions``:
+        round 0 is ``param_distributions`` itself, later rounds hold narrowed
+        distributions (see their ``support()``) and re-weighted lists
+        (:class:`~sknormnet.distributions.categorical`).
+
+    n_rounds_ : int
+        Number of rounds run (fewer than ``n_rounds`` if a callback stopped the
+        search).
+
+    n_candidates_ : list of int
+        Number of candidates of each round.
+
+    best_estimator_ : estimator
+        The estimator refitted with the best parameters of all rounds. Only
+        when ``refit`` is not False.
+
+    best_score_ : float
+        Mean cross-validated score of the best candidate of all rounds.
+
+    best_params_ : dict
+        Parameters of the best candidate of all rounds.
+
+    best_index_ : int
+        Index of the best candidate in ``cv_results_``.
+
+    scorer_ : function or a dict
+        The scorer(s) used on the held-out data.
+
+    n_splits_ : int
+        Number of cross-validation splits.
+
+    refit_time_ : float
+        Seconds used to refit the best model on the whole dataset.
+
+    multimetric_ : bool
+        Whether several metrics were computed.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, when ``refit`` is not False and the estimator is a
+        classifier.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`, when ``refit`` is not False.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when ``refit`` is not False
+        and ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.model_selection.RandomizedSearchCV : One round of random sampling.
+    sklearn.model_selection.HalvingRandomSearchCV : Rounds that keep the best
+        candidates and give them more data.
+    tuning_space : Ready-made ``param_distributions``.
+
+    Notes
+    -----
+    In round :math:`r > 0`, each entry of the space is narrowed around the
+    values of the best candidates so far, on the scale it samples uniformly:
+
+    - :class:`~sknormnet.distributions.loguniform` on :math:`\\log x`,
+      :class:`~sknormnet.distributions.one_minus_loguniform` on
+      :math:`\\log(1 - x)`, :class:`~sknormnet.distributions.loguniform_int` on
+      :math:`\\log k`, and any other distribution with ``cdf`` and ``ppf`` (e.g.
+      frozen :mod:`scipy.stats` distributions) on its quantile scale
+      :math:`F(x)` (it becomes a
+      :class:`~sknormnet.distributions.quantile_window`). The new interval is
+      the smallest one holding the best values, padded on each side by 10% of
+      the current interval, and clipped to the current interval: it never
+      grows, and never leaves the original bounds.
+    - A list becomes a :class:`~sknormnet.distributions.categorical` whose
+      probabilities are 75% the frequencies among the best candidates and 25%
+      the previous probabilities, so every value keeps a chance.
+    - :class:`~sknormnet.distributions.layer_sizes` narrows its number of
+      layers and its number of units separately.
+    - Any other sampler (an object with ``rvs`` only) is kept as it is.
+
+    Candidates are drawn independently, with replacement, even when every
+    entry is a list (where :class:`~sklearn.model_selection.RandomizedSearchCV`
+    would sample the grid without replacement), so a candidate may repeat.
+    Candidates with a non-finite score do not count among the best. The
+    sampling uses one random generator, seeded by ``random_state``, in the main
+    process, so the candidates and ``cv_results_`` do not depend on ``n_jobs``
+    or on the joblib backend.
+
+    On scikit-learn 1.9 and later, callbacks set with ``set_callbacks`` see a
+    ``search`` task with one ``coarse-to-fine-round`` subtask per round; a
+    callback whose ``on_fit_task_end`` returns True at the end of a round stops
+    the search after that round.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import RidgeClassifier
+    >>> from sknormnet.distributions import loguniform
+    >>> from sknormnet.model_selection import CoarseToFineSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = CoarseToFineSearchCV(
+    ...     RidgeClassifier(),
+    ...     {"alpha": loguniform(1e-3, 1e3)},
+    ...     n_iter=4,
+    ...     n_rounds=3,
+    ...     top_k=2,
+    ...     cv=3,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> search.cv_results_["round"].tolist()
+    [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    >>> search.search_spaces_[0]
+    {'alpha': loguniform(low=0.001, high=1000.0)}
+    >>> import math
+    >>> decades = [
+    ...     math.log10(space["alpha"].high / space["alpha"].low)
+    ...     for space in search.search_spaces_
+    ... ]
+    >>> decades[0] > decades[1] > decades[2]
+    True
+    >>> search.best_params_ == search.cv_results_["params"][search.best_index_]
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [dict, list],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), "array-like"],
+        "n_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
+        "top_k": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+        ],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_distributions,
+        *,
+        n_iter=10,
+        n_rounds=3,
+        top_k=0.2,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+        cv=None,
+        verbose=0,
+        pre_dispatch="2*n_jobs",
+        random_state=None,
+        error_score=np.nan,
+        return_train_score=False,
+    ):
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.n_rounds = n_rounds
+        self.top_k = top_k
+        self.random_state = random_state
+        super().__init__(
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+            return_train_score=return_train_score,
+        )
+
+    @_fit_context(
+        # the estimator is validated when it is fitted
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None, **params):
+        """Run the rounds of the search and refit the best candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets; None for unsupervised learning.
+
+        **params : dict of str -> object
+            Parameters passed to the ``fit`` method of the estimator, the scorer
+            and the CV splitter, as in
+            :meth:`sklearn.model_selection.RandomizedSearchCV.fit`.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        if isinstance(self.cv, Iterator):
+            raise ValueError(
+                f"cv={self.cv!r} is an iterator, which can be read only once; pass "
+                "a list of (train, test) pairs instead, e.g. cv=list(cv)."
+            )
+        # every round replays the splits of this splitter (see _run_search)
+        self._checked_cv_orig = check_cv(
+            self.cv, y, classifier=is_classifier(self.estimator)
+        )
+        _check_reproducible_cv(self._checked_cv_orig)
+        return super().fit(X, y, **params)
+
+    def _n_iter_per_round(self):
+        if isinstance(self.n_iter, numbers.Integral):
+            return [int(self.n_iter)] * self.n_rounds
+        n_iter = list(self.n_iter)
+        if len(n_iter) != self.n_rounds or not all(
+            isinstance(n, numbers.Integral) and n >= 1 for n in n_iter
+        ):
+            raise ValueError(
+                f"n_iter={self.n_iter!r} must be a positive int or one positive int "
+                f"per round (n_rounds={self.n_rounds}), e.g. "
+                f"n_iter={[10] * self.n_rounds!r}."
+            )
+        return [int(n) for n in n_iter]
+
+    def _check_ranking_metric(self, results=None):
+        """The metric that ranks the candidates for zooming ("score" if single)."""
+        if results is None:
+            multimetric = isinstance(self.scoring, list | tuple | set | dict)
+        else:
+            multimetric = "mean_test_score" not in results
+        if not multimetric:
+            return "score"
+        if isinstance(self.refit, str):
+            return self.refit
+        raise ValueError(
+            f"With multi-metric scoring, CoarseToFineSearchCV ranks the candidates "
+            f"of each round by the metric named by refit to choose where to zoom, "
+            f"but refit={self.refit!r}; set refit to one of the scorer names, or "
+            "n_rounds=1."
+        )
+
+    def _top_candidates(self, results, metric, n_evaluated):
+        """Indices of the best candidates so far, best first."""
+        scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
+        finite = np.flatnonzero(np.isfinite(scores))
+        if isinstance(self.top_k, numbers.Integral):
+            k = int(self.top_k)
+        else:
+            k = math.ceil(self.top_k * n_evaluated)
+        order = finite[np.argsort(-scores[finite], kind="stable")]
+        return order[:k]
+
+    def _zoom_spaces(self, spaces, weights, results, origins, metric):
+        best = self._top_candidates(results, metric, len(origins))
+        if len(best) == 0:
+            return spaces, weights
+        params = results["params"]
+        new_spaces = []
+        for i, space in enumerate(spaces):
+            mine = [params[j] for j in best if origins[j] == i]
+            new_spaces.append(
+                {
+                    name: _zoom(entry, [candidate[name] for candidate in mine])
+                    for name, entry in space.items()
+                }
+            )
+        if len(spaces) > 1:
+            counts = np.bincount([origins[j] for j in best], minlength=len(spaces))
+            weights = (1.0 - _KEEP) * counts / counts.sum() + _KEEP * weights
+        return new_spaces, weights
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        """Sample, evaluate and narrow the space, ``n_rounds`` times."""
+        spaces = _check_spaces(self.param_distributions)
+        n_iter = self._n_iter_per_round()
+        if self.n_rounds > 1:
+            self._check_ranking_metric()
+        cv = _SplitsOnce(self._checked_cv_orig)
+        rng = check_random_state(self.random_state)
+        weights = np.full(len(spaces), 1.0 / len(spaces))
+        single = isinstance(self.param_distributions, Mapping)
+
+        if callback_ctx is not None:
+            search_ctx = callback_ctx.subcontext(
+                task_name="search", max_subtasks=self.n_rounds
+            ).call_on_fit_task_begin(estimator=self)
+
+        self.search_spaces_ = []
+        self.n_candidates_ = []
+        origins = []
+        results = None
+        for round_ in range(self.n_rounds):
+            if round_ > 0:
+                metric = self._check_ranking_metric(results)
+                spaces, weights = self._zoom_spaces(
+                    spaces, weights, results, origins, metric
+                )
+            self.search_spaces_.append(dict(spaces[0]) if single else list(spaces))
+            candidates, round_origins = _sample(spaces, weights, n_iter[round_], rng)
+            origins.extend(round_origins)
+            self.n_candidates_.append(len(candidates))
+            if self.verbose > 0:
+                print(f"round {round_}: {len(candidates)} candidates from")
+                print(f"    {self.search_spaces_[-1]!r}")
+
+            extra = {}
+            if callback_ctx is not None:
+                round_ctx = search_ctx.subcontext(
+                    task_name="coarse-to-fine-round",
+                    max_subtasks=len(candidates) * self.n_splits_,
+                    sequential_subtasks=False,
+                ).call_on_fit_task_begin(estimator=self)
+                extra["callback_ctx"] = round_ctx
+            results = evaluate_candidates(
+                candidates,
+                cv,
+                more_results={"round": [round_] * len(candidates)},
+                **extra,
+            )
+            if callback_ctx is not None and round_ctx.call_on_fit_task_end(
+                estimator=self
+            ):
+                break
+        self.n_rounds_ = len(self.search_spaces_)
+
+        if callback_ctx is not None:
+            search_ctx.call_on_fit_task_end(estimator=self)
+
+
+# the parameter holding each solver's momentum term (its first-moment average)
+_MOMENTUM_PARAMETER = {
+    "adam": "beta_1",
+    "momentum": "momentum",
+    "rmsprop": None,
+    "sgd": None,
+}
+
+
+def tuning_space(priority=1, *, solver="adam", prefix=""):
+    """Search space for :class:`~sknormnet.MLPBatchNormClassifier` by priority.
+
+    Not all hyperparameters matter equally. The learning rate matters most; then
+    the momentum term, the mini-batch size and the number of hidden units; then
+    the number of layers and the learning-rate decay. Adam's ``beta_2`` and
+    ``epsilon`` are rarely worth tuning (0.999 and 1e-8 work well). Tune the
+    first priority alone when compute is scarce, and add the others as it
+    allows.
+
+    Parameters
+    ----------
+    priority : {1, 2, 3}, default=1
+        Include the hyperparameters of this priority and of the ones before:
+
+        1. ``learning_rate_init``: ``loguniform(1e-4, 1)``, as good learning
+           rates spread over decades.
+        2. the momentum term, ``one_minus_loguniform(0.9, 0.999)`` (averaging
+           over about 10 to 1000 steps, with as many draws above as below 0.99);
+           ``batch_size``, powers of two ``[32, 64, 128, 256, 512]``;
+           ``hidden_layer_sizes``, one hidden layer (the estimator's default
+           depth) of ``loguniform_int(32, 512)`` units.
+        3. ``hidden_layer_sizes`` with 1 to 4 hidden layers of
+           ``loguniform_int(32, 512)`` units each, and ``decay_rate``,
+           ``loguniform(1e-4, 1e-1)``: with the default inverse-time
+           ``decay_schedule`` it divides the learning rate by about 1.01 to 11
+           over 100 epochs.
+
+    solver : {"adam", "momentum", "rmsprop", "sgd"}, default="adam"
+        The estimator's solver, which decides the momentum term of priority 2:
+        ``beta_1`` for ``"adam"``, ``momentum`` for ``"momentum"``, none for
+        ``"sgd"`` and ``"rmsprop"`` (RMSprop's ``beta_2`` is, like Adam's,
+        rarely tuned).
+
+    prefix : str, default=""
+        Prepended to every parameter name, e.g. ``"mlp__"`` when the classifier
+        is the step named ``"mlp"`` of a :class:`~sklearn.pipeline.Pipeline`.
+
+    Returns
+    -------
+    param_distributions : dict
+        Parameter names mapped to distributions or lists, for
+        :class:`CoarseToFineSearchCV` or
+        :class:`~sklearn.model_selection.RandomizedSearchCV`.
+
+    Examples
+    --------
+    >>> from sknormnet.model_selection import tuning_space
+    >>> tuning_space(1)
+    {'learning_rate_init': loguniform(low=0.0001, high=1.0)}
+    >>> sorted(tuning_space(2, solver="momentum", prefix="mlp__"))
+    ['mlp__batch_size', 'mlp__hidden_layer_sizes', 'mlp__learning_rate_init', 'mlp__momentum']
+    >>> tuning_space(3)["hidden_layer_sizes"]
+    layer_sizes(n_layers=[1, 2, 3, 4], n_units=loguniform_int(low=32, high=512))
+    """
+    if isinstance(priority, bool) or priority not in (1, 2, 3):
+        raise ValueError(
+            f"priority={priority!r} is not one of 1, 2, 3; use 1 for the learning "
+            "rate alone, 2 to add momentum, batch size and hidden units, 3 to add "
+            "the number of layers and the learning-rate decay."
+        )
+    if solver not in _MOMENTUM_PARAMETER:
+        raise ValueError(
+            f"solver={solver!r} is not one of {sorted(_MOMENTUM_PARAMETER)}; pass "
+            "the solver of the estimator being tuned."
+        )
+    if not isinstance(prefix, str):
+        raise ValueError(f"prefix={prefix!r} must be a string such as 'mlp__'.")
+
+    space = {"learning_rate_init": loguniform(1e-4, 1.0)}
+    if priority >= 2:
+        momentum = _MOMENTUM_PARAMETER[solver]
+        if momentum is not None:
+            space[momentum] = one_minus_loguniform(0.9, 0.999)
+        space["batch_size"] = [32, 64, 128, 256, 512]
+        space["hidden_layer_sizes"] = layer_sizes(
+            n_layers=[1], n_units=loguniform_int(32, 512)
+        )
+    if priority >= 3:
+        space["hidden_layer_sizes"] = layer_sizes(
+            n_layers=[1, 2, 3, 4], n_units=loguniform_int(32, 512)
+        )
+        space["decay_rate"] = loguniform(1e-4, 1e-1)
+    return {prefix + name: entry for name, entry in space.items()}

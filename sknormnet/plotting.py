@@ -1,0 +1,409 @@
+"""Plots of searches and of training.
+
+matplotlib is imported only when a plotting function is called, so the rest of
+sknormnet works without it.
+"""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from sknormnet.distributions import (
+    categorical,
+    layer_sizes,
+    loguniform,
+    loguniform_int,
+    one_minus_loguniform,
+    quantile_window,
+)
+
+__all__ = ["plot_learning_curves", "plot_search"]
+
+
+def _import_pyplot():
+    """Import ``matplotlib.pyplot``, or explain how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "sknormnet.plotting requires matplotlib; install it with pip install "
+            "matplotlib (or pip install 'sknormnet[plot]')."
+        ) from exc
+    return plt
+
+
+def _as_spaces(space):
+    """A search space (dict or list of dicts) as a list of dicts."""
+    return [space] if isinstance(space, dict) else list(space)
+
+
+def _entry(spaces, name):
+    """The first entry for ``name`` among a list of dicts, or None."""
+    for space in spaces:
+        if name in space:
+            return space[name]
+    return None
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _numeric_scale(values):
+    """'log' for positive numbers spanning a factor of 8 or more, else 'linear'."""
+    values = np.asarray(values, dtype=float)
+    if values.size and values.min() > 0 and values.max() >= 8 * values.min():
+        return "log"
+    return "linear"
+
+
+def _scale_of(entry, values):
+    """How to draw the axis of a parameter: 'log', 'one_minus', 'linear', 'category'."""
+    if isinstance(entry, quantile_window):
+        entry = entry.dist
+    if isinstance(entry, loguniform | loguniform_int):
+        return "log"
+    if isinstance(entry, one_minus_loguniform):
+        return "one_minus"
+    family = getattr(getattr(entry, "dist", None), "name", None)
+    if family in ("loguniform", "reciprocal"):
+        return "log"
+    if hasattr(entry, "rvs") and not isinstance(entry, categorical):
+        return "linear"
+    choices = entry.values if isinstance(entry, categorical) else entry
+    choices = list(values) if choices is None else list(choices)
+    if choices and all(_is_number(v) for v in choices):
+        return _numeric_scale(choices)
+    return "category"
+
+
+def _span(entry, scale):
+    """The interval of x covered by a numeric entry, on the plotted variable."""
+    if entry is None or not hasattr(entry, "support") or scale == "category":
+        return None
+    if isinstance(entry, categorical):
+        return None
+    try:
+        low, high = (float(v) for v in entry.support())
+    except (TypeError, ValueError):
+        return None
+    if scale == "one_minus":
+        low, high = 1.0 - high, 1.0 - low
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return low, high
+
+
+class _Panel:
+    """One axis: a label, x per candidate, a scale, the span of each round.
+
+    ``categories`` are the values ticked on the axis: the positions 0, 1, ... of
+    a category axis, or the values of a numeric list.
+    """
+
+    def __init__(self, label, x, scale, spans, categories=None):
+        self.label = label
+        self.x = x
+        self.scale = scale
+        self.spans = spans
+        self.categories = categories
+
+
+def _panels_for(name, values, present, entries):
+    """The panels of one parameter: two for layer sizes, else one."""
+    first = entries[0]
+    if isinstance(first, layer_sizes) or (
+        values and all(isinstance(v, tuple) for v in values)
+    ):
+        depth = np.full(len(present), np.nan)
+        width = np.full(len(present), np.nan)
+        for i, value in zip(np.flatnonzero(present), values):
+            depth[i] = len(value)
+            width[i] = np.mean(value) if len(value) else np.nan
+        units = getattr(first, "n_units", None)
+        width_scale = (
+            _scale_of(units, [])
+            if units is not None
+            else _numeric_scale(width[present])
+        )
+        if width_scale not in ("log", "linear"):
+            width_scale = _numeric_scale(width[present])
+        depths = sorted({int(d) for d in depth[present]})
+        return [
+            _Panel(
+                f"{name}: number of layers",
+                np.where(present, np.searchsorted(depths, depth), np.nan),
+                "category",
+                [None] * len(entries),
+                categories=depths,
+            ),
+            _Panel(
+                f"{name}: mean units per layer",
+                width,
+                width_scale,
+                [
+                    _span(getattr(e, "n_units", None), width_scale)
+                    if isinstance(e, layer_sizes)
+                    else None
+                    for e in entries
+                ],
+            ),
+        ]
+
+    scale = _scale_of(first, values)
+    if scale == "category":
+        choices = first.values if isinstance(first, categorical) else first
+        categories = list(choices) if choices is not None else []
+        for value in values:
+            if not any(value is c or value == c for c in categories):
+                categories.append(value)
+        x = np.full(len(present), np.nan)
+        for i, value in zip(np.flatnonzero(present), values):
+            x[i] = next(j for j, c in enumerate(categories) if value is c or value == c)
+        return [_Panel(name, x, "category", [None] * len(entries), categories)]
+
+    x = np.full(len(present), np.nan)
+    x[present] = np.asarray(values, dtype=float)
+    label = name
+    if scale == "one_minus":
+        x = 1.0 - x
+        label = f"1 - {name}"
+    ticks = None
+    if isinstance(first, categorical):
+        ticks = first.values
+    elif first is not None and not hasattr(first, "rvs"):
+        ticks = list(first)
+    return [_Panel(label, x, scale, [_span(e, scale) for e in entries], ticks)]
+
+
+def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
+    """Plot the score of each candidate against each tuned parameter, by round.
+
+    Each parameter is drawn on its natural scale: a log axis for parameters
+    drawn log-uniformly (and numeric lists spanning a factor of 8 or more, such
+    as batch sizes), ``1 - value`` on a log axis for
+    :class:`~sknormnet.distributions.one_minus_loguniform` parameters such as
+    momentum, one tick per value for other lists. Points are coloured by round
+    and each round's sampled interval is shaded, which shows the zoom of a
+    :class:`~sknormnet.model_selection.CoarseToFineSearchCV`. ``layer_sizes``
+    parameters get two panels, the number of layers and the mean units per
+    layer. The best candidate for the plotted metric is circled in red.
+
+    Parameters
+    ----------
+    search : fitted search estimator
+        A fitted :class:`~sknormnet.model_selection.CoarseToFineSearchCV`, or
+        another scikit-learn search (all its candidates are then round 0).
+    params : list of str, default=None
+        The parameters to plot, in order; all the tuned parameters when None.
+    metric : str, default=None
+        The metric on the y axis, for multi-metric searches; defaults to the
+        search's ``refit`` metric.
+    axes : array-like of matplotlib Axes, default=None
+        Where to draw, one Axes per panel; a new figure when None.
+    ncols : int, default=3
+        Number of columns of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        The figure.
+    axes : ndarray of matplotlib Axes
+        One Axes per panel.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import RidgeClassifier
+    >>> from sknormnet.distributions import loguniform
+    >>> from sknormnet.model_selection import CoarseToFineSearchCV
+    >>> from sknormnet.plotting import plot_search
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = CoarseToFineSearchCV(
+    ...     RidgeClassifier(),
+    ...     {"alpha": loguniform(1e-3, 1e3)},
+    ...     n_iter=4,
+    ...     cv=3,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> fig, axes = plot_search(search)
+    >>> axes[0].get_xscale(), axes[0].get_xlabel()
+    ('log', 'alpha')
+    """
+    plt = _import_pyplot()
+    check_is_fitted(search, "cv_results_")
+    results = search.cv_results_
+    candidates = list(results["params"])
+    n_candidates = len(candidates)
+    rounds = np.asarray(results.get("round", np.zeros(n_candidates, dtype=int)))
+    round_ids = sorted(set(rounds.tolist()))
+
+    spaces = getattr(search, "search_spaces_", None)
+    if spaces is None:
+        space = getattr(
+            search, "param_distributions", getattr(search, "param_grid", {})
+        )
+        spaces = [space]
+    spaces = [_as_spaces(space) for space in spaces]
+
+    if metric is None:
+        if "mean_test_score" in results:
+            metric = "score"
+        elif isinstance(getattr(search, "refit", None), str):
+            metric = search.refit
+        else:
+            raise ValueError(
+                "This search computed several metrics and refit names none of them;"
+                " pass metric=<scorer name> to choose the y axis."
+            )
+    if f"mean_test_{metric}" not in results:
+        available = sorted(k[10:] for k in results if k.startswith("mean_test_"))
+        raise ValueError(f"metric={metric!r} is not one of {available}.")
+    scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
+
+    tuned = []
+    for candidate in candidates:
+        tuned.extend(name for name in candidate if name not in tuned)
+    if params is None:
+        params = tuned
+    unknown = [name for name in params if name not in tuned]
+    if unknown:
+        raise ValueError(f"params={unknown!r} were not tuned; choose from {tuned}.")
+
+    panels = []
+    for name in params:
+        present = np.array([name in c for c in candidates])
+        values = [c[name] for c in candidates if name in c]
+        entries = [_entry(space, name) for space in spaces]
+        panels.extend(_panels_for(name, values, present, entries))
+
+    if axes is None:
+        ncols = max(1, min(ncols, len(panels)))
+        nrows = math.ceil(len(panels) / ncols)
+        fig, grid = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(4.0 * ncols, 3.2 * nrows),
+            squeeze=False,
+            sharey=True,
+            layout="constrained",
+        )
+        grid = grid.ravel()
+        for ax in grid[len(panels) :]:
+            ax.set_visible(False)
+        axes = grid[: len(panels)]
+    else:
+        axes = np.ravel(axes)
+        if len(axes) < len(panels):
+            raise ValueError(
+                f"axes holds {len(axes)} Axes but {len(panels)} panels are drawn; "
+                "pass one Axes per panel or axes=None."
+            )
+        axes = axes[: len(panels)]
+        fig = axes[0].figure
+
+    cmap = plt.get_cmap("viridis")
+    colors = {
+        r: cmap(0.85 * i / max(len(round_ids) - 1, 1)) for i, r in enumerate(round_ids)
+    }
+    ranks = np.asarray(results.get(f"rank_test_{metric}", -scores))
+    best = int(np.argmin(ranks)) if np.any(np.isfinite(scores)) else None
+    for ax, panel in zip(axes, panels):
+        for i, r in enumerate(round_ids):
+            mask = rounds == r
+            x = panel.x[mask]
+            if panel.scale == "category":
+                x = x + 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
+            ax.scatter(
+                x,
+                scores[mask],
+                color=colors[r],
+                s=22,
+                alpha=0.85,
+                edgecolors="none",
+                label=f"round {r}",
+            )
+            if i < len(panel.spans) and panel.spans[i] is not None:
+                ax.axvspan(*panel.spans[i], color=colors[r], alpha=0.08, linewidth=0)
+        if best is not None and np.isfinite(panel.x[best]):
+            best_x = panel.x[best]
+            if panel.scale == "category":
+                i = round_ids.index(rounds[best])
+                best_x += 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
+            ax.scatter(
+                [best_x],
+                [scores[best]],
+                s=120,
+                facecolors="none",
+                edgecolors="red",
+                linewidths=1.5,
+                label="best",
+            )
+        if panel.scale in ("log", "one_minus"):
+            ax.set_xscale("log")
+        if panel.scale == "category":
+            ax.set_xticks(range(len(panel.categories)))
+            ax.set_xticklabels([str(c) for c in panel.categories])
+        elif panel.categories is not None:  # a numeric list: one tick per value
+            ax.set_xticks([float(c) for c in panel.categories])
+            ax.set_xticklabels([str(c) for c in panel.categories])
+            ax.minorticks_off()
+        ax.set_xlabel(panel.label)
+    axes[0].set_ylabel(f"mean test {metric}")
+    axes[0].legend(fontsize="small")
+    return fig, np.asarray(axes)
+
+
+def plot_learning_curves(estimator, ax=None):
+    """Draw an MLP's per-epoch histories: losses, validation score, learning rate.
+
+    Parameters
+    ----------
+    estimator : MLPBatchNormClassifier or Pipeline ending in one
+        A fitted model; a pipeline's last step is used.
+    ax : sequence of 3 matplotlib Axes, default=None
+        Where to draw the losses, the validation score and the learning rate;
+        a new figure with three panels when None.
+
+    Returns
+    -------
+    axes : list of 3 matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sknormnet import MLPBatchNormClassifier
+    >>> from sknormnet.plotting import plot_learning_curves
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = MLPBatchNormClassifier(
+    ...     (8,), learning_rate_init=0.05, early_stopping=True, max_iter=5
+    ... ).fit(X, y)  # doctest: +SKIP
+    >>> axes = plot_learning_curves(model)  # doctest: +SKIP
+    """
+    plt = _import_pyplot()
+    model = estimator[-1] if hasattr(estimator, "steps") else estimator
+    check_is_fitted(model, "loss_curve_")
+    if ax is None:
+        _, ax = plt.subplots(1, 3, figsize=(13, 3.5))
+    loss_ax, score_ax, rate_ax = list(np.ravel(ax))
+    epochs = np.arange(1, len(model.loss_curve_) + 1)
+    loss_ax.plot(epochs, model.loss_curve_, label="training loss")
+    if model.validation_loss_curve_:
+        val_epochs = np.arange(1, len(model.validation_loss_curve_) + 1)
+        loss_ax.plot(val_epochs, model.validation_loss_curve_, label="validation loss")
+        score_ax.plot(val_epochs, model.validation_scores_, label="validation score")
+        if model.best_epoch_ is not None:
+            score_ax.axvline(model.best_epoch_ + 1, color="grey", linestyle=":")
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
+    loss_ax.legend()
+    score_ax.set(xlabel="epoch", ylabel="score", title="Validation score")
+    rate_ax.plot(epochs, model.learning_rate_curve_, label="learning rate")
+    rate_ax.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
+    rate_ax.set_yscale("log")
+    return [loss_ax, score_ax, rate_ax]

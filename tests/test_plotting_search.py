@@ -1,0 +1,187 @@
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import RandomizedSearchCV
+
+from sknormnet.distributions import (
+    layer_sizes,
+    loguniform,
+    loguniform_int,
+    one_minus_loguniform,
+)
+from sknormnet.model_selection import CoarseToFineSearchCV
+from sknormnet.plotting import _import_pyplot, plot_search
+
+matplotlib.use("Agg")
+plt = pytest.importorskip("matplotlib.pyplot")
+
+X_TINY = np.arange(16, dtype=float).reshape(8, 2)
+
+
+class Bowl(BaseEstimator):
+    """Ignores the data; scores best at lr=1e-2, beta=0.99, 64 units, tanh, u=3."""
+
+    def __init__(self, lr=1.0, beta=0.5, batch_size=32, act="relu", sizes=(1,), u=0.0):
+        self.lr = lr
+        self.beta = beta
+        self.batch_size = batch_size
+        self.act = act
+        self.sizes = sizes
+        self.u = u
+
+    def fit(self, X, y=None):
+        return self
+
+    def score(self, X, y=None):
+        return -(
+            (np.log10(self.lr) + 2) ** 2
+            + (np.log10(1 - self.beta) + 2) ** 2
+            + (self.act != "tanh")
+            + np.mean(np.abs(np.log2(self.sizes) - 6))
+            + (self.u - 3) ** 2 / 10
+        )
+
+
+SPACE = {
+    "lr": loguniform(1e-5, 1.0),
+    "beta": one_minus_loguniform(0.9, 0.9999),
+    "batch_size": [16, 32, 64, 128, 256],
+    "act": ["relu", "tanh", "logistic"],
+    "sizes": layer_sizes([1, 2, 3], loguniform_int(8, 512)),
+    "u": stats.uniform(0, 10),
+}
+
+
+@pytest.fixture(scope="module")
+def search():
+    return CoarseToFineSearchCV(
+        Bowl(), SPACE, n_iter=12, n_rounds=3, top_k=4, cv=2, random_state=0
+    ).fit(X_TINY)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _by_label(axes):
+    return {ax.get_xlabel(): ax for ax in axes}
+
+
+def test_each_parameter_is_drawn_on_its_natural_scale(search):
+    fig, axes = plot_search(search)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    panels = _by_label(axes)
+    assert set(panels) == {
+        "lr",
+        "1 - beta",
+        "batch_size",
+        "act",
+        "sizes: number of layers",
+        "sizes: mean units per layer",
+        "u",
+    }
+    for label in ("lr", "1 - beta", "batch_size", "sizes: mean units per layer"):
+        assert panels[label].get_xscale() == "log", label
+    for label in ("act", "u", "sizes: number of layers"):
+        assert panels[label].get_xscale() == "linear", label
+    assert [t.get_text() for t in panels["act"].get_xticklabels()] == [
+        "relu",
+        "tanh",
+        "logistic",
+    ]
+    assert axes[0].get_ylabel() == "mean test score"
+
+
+def test_points_are_coloured_by_round_and_placed_at_the_values(search):
+    _, axes = plot_search(search, params=["lr", "beta"])
+    results = search.cv_results_
+    for ax, transform in zip(axes, [lambda v: v, lambda v: 1 - v]):
+        rounds = [c for c in ax.collections if c.get_label().startswith("round")]
+        assert [c.get_label() for c in rounds] == ["round 0", "round 1", "round 2"]
+        colours = {tuple(c.get_facecolor()[0]) for c in rounds}
+        assert len(colours) == 3
+        name = "lr" if ax.get_xlabel() == "lr" else "beta"
+        for r, collection in enumerate(rounds):
+            mask = results["round"] == r
+            values = [p[name] for p in np.asarray(results["params"])[mask]]
+            offsets = collection.get_offsets()
+            assert_allclose(offsets[:, 0], transform(np.asarray(values)))
+            assert_allclose(offsets[:, 1], results["mean_test_score"][mask])
+        best = [c for c in ax.collections if c.get_label() == "best"]
+        assert len(best) == 1
+
+
+def test_the_zoom_is_shaded_round_by_round(search):
+    _, axes = plot_search(search, params=["lr"])
+    spans = [p for p in axes[0].patches]
+    assert len(spans) == 3
+    for patch, space in zip(spans, search.search_spaces_):
+        xs = patch.get_patch_transform().transform(patch.get_path().vertices)[:, 0]
+        assert_allclose([xs.min(), xs.max()], space["lr"].support(), rtol=1e-9)
+
+
+def test_draws_into_given_axes_and_checks_their_number(search):
+    fig, given = plt.subplots(1, 2)
+    returned_fig, axes = plot_search(search, params=["u", "act"], axes=given)
+    assert returned_fig is fig
+    assert list(axes) == list(given)
+    with pytest.raises(ValueError, match="one Axes per panel"):
+        plot_search(search, params=["u", "act", "lr"], axes=given)
+
+
+def test_unknown_parameters_and_metrics_are_rejected(search):
+    with pytest.raises(ValueError, match=r"params=\['momentum'\] were not tuned"):
+        plot_search(search, params=["momentum"])
+    with pytest.raises(ValueError, match="metric='accuracy' is not one of"):
+        plot_search(search, metric="accuracy")
+
+
+def _near(estimator, X, y=None):
+    return -abs(np.log10(estimator.lr) + 2)
+
+
+def _far(estimator, X, y=None):
+    return -abs(np.log10(estimator.lr) + 4)
+
+
+def test_multimetric_uses_the_refit_metric_or_asks_for_one():
+    search = CoarseToFineSearchCV(
+        Bowl(),
+        {"lr": loguniform(1e-5, 1.0)},
+        n_iter=5,
+        n_rounds=2,
+        cv=2,
+        scoring={"near": _near, "far": _far},
+        refit="far",
+        random_state=0,
+    ).fit(X_TINY)
+    _, axes = plot_search(search)
+    assert axes[0].get_ylabel() == "mean test far"
+    search.set_params(refit=False, n_rounds=1).fit(X_TINY)
+    with pytest.raises(ValueError, match="pass metric="):
+        plot_search(search)
+    _, axes = plot_search(search, metric="near")
+    assert axes[0].get_ylabel() == "mean test near"
+
+
+def test_plots_a_randomized_search_as_one_round():
+    search = RandomizedSearchCV(
+        Bowl(), {"lr": loguniform(1e-5, 1.0)}, n_iter=5, cv=2, random_state=0
+    ).fit(X_TINY)
+    _, axes = plot_search(search)
+    assert axes[0].get_xscale() == "log"
+    labels = [c.get_label() for c in axes[0].collections]
+    assert labels == ["round 0", "best"]
+
+
+def test_missing_matplotlib_is_explained(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        _import_pyplot()
