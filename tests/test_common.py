@@ -9,9 +9,7 @@ from sklearn.utils.estimator_checks import (
 from sknormnet import MLPBatchNormClassifier
 
 # The checks train on tiny data with few epochs on purpose.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 CONFIGURATIONS = [
     MLPBatchNormClassifier(max_iter=100, random_state=0),

@@ -1,0 +1,130 @@
+"""What the benchmark scripts share: the workload, the machine report, timing."""
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.datasets import make_classification
+from threadpoolctl import threadpool_info
+
+import sknormnet
+
+N_FEATURES = 100
+N_CLASSES = 10
+HIDDEN_LAYER_SIZES = (256, 256)
+BATCH_SIZE = 256
+LEARNING_RATE = 1e-3
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def make_workload(n_samples, random_state=0):
+    """The benchmark's classification problem: 100 features, 10 classes."""
+    return make_classification(
+        n_samples=n_samples,
+        n_features=N_FEATURES,
+        n_informative=50,
+        n_classes=N_CLASSES,
+        random_state=random_state,
+    )
+
+
+def selected_dtypes(choice):
+    """``--dtype`` as a list of (name, dtype) pairs."""
+    names = list(DTYPES) if choice == "both" else [choice]
+    return [(name, DTYPES[name]) for name in names]
+
+
+def numpy_blas_threads():
+    """Number of threads of the BLAS numpy itself calls, per threadpoolctl."""
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    for info in blas:
+        if "numpy" in os.path.basename(os.path.dirname(info["filepath"])):
+            return info["num_threads"]
+    return max((info["num_threads"] for info in blas), default=1)
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _torch_version():
+    # Read from the package metadata: importing torch here would load its
+    # thread pools into scripts that do not use it.
+    try:
+        return f"torch {importlib.metadata.version('torch')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "torch not installed"
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages, or None where unavailable."""
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def print_machine():
+    """Print the CPU, the library versions and the thread pools."""
+    usable = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
+    print(f"date:        {datetime.datetime.now().isoformat(timespec='minutes')}")
+    print(f"CPU:         {_cpu_model()}")
+    print(f"cores:       {os.cpu_count()} ({usable} usable by this process)")
+    load = load_average()
+    if load is not None:
+        print(f"load:        {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min)")
+    print(f"platform:    {platform.platform()}, Python {platform.python_version()}")
+    versions = [
+        f"numpy {np.__version__}",
+        f"scipy {scipy.__version__}",
+        f"scikit-learn {sklearn.__version__}",
+        f"sknormnet {sknormnet.__version__}",
+        _torch_version(),
+    ]
+    print(f"versions:    {', '.join(versions)}")
+    for info in threadpool_info():
+        name = info.get("internal_api", "?")
+        details = [f"{info['user_api']}: {name} {info.get('version') or ''}".rstrip()]
+        if info.get("architecture"):
+            details.append(f"architecture {info['architecture']}")
+        if info.get("threading_layer"):
+            details.append(f"threading {info['threading_layer']}")
+        details.append(f"{info['num_threads']} threads")
+        details.append(os.path.basename(info["filepath"]))
+        print(f"thread pool: {', '.join(details)}")
+    print(f"numpy BLAS threads: {numpy_blas_threads()}")
+    print()
+
+
+def timed(function, *args, **kwargs):
+    """Seconds taken by ``function(*args, **kwargs)``, and its result."""
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def verdict(ratio, limit, *, at_most=True):
+    """ "PASS" or "FAIL" for ``ratio`` against its target ``limit``."""
+    ok = ratio <= limit if at_most else ratio >= limit
+    return "PASS" if ok else "FAIL"
