@@ -14,7 +14,7 @@ from scipy import sparse
 from ._activations import ACTIVATION_BACKWARDS, ACTIVATIONS
 
 
-def _reusable(buffer, shape, dtype):
+def reusable(buffer, shape, dtype):
     """Return ``buffer`` if it has ``shape`` and ``dtype``, else a new array."""
     if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
         return np.empty(shape, dtype=dtype)
@@ -85,7 +85,7 @@ class Dense:
         shape = (X.shape[0], self.weights.shape[1])
         if training:
             self._input = X
-            self._output = _reusable(self._output, shape, self.weights.dtype)
+            self._output = reusable(self._output, shape, self.weights.dtype)
             out = self._output
         else:
             out = np.empty(shape, dtype=self.weights.dtype)
@@ -103,7 +103,7 @@ class Dense:
         if not input_grad:
             return None
         shape = (dout.shape[0], self.weights.shape[0])
-        self._input_grad = _reusable(self._input_grad, shape, dout.dtype)
+        self._input_grad = reusable(self._input_grad, shape, dout.dtype)
         return np.matmul(dout, self.weights.T, out=self._input_grad)
 
 
@@ -196,7 +196,7 @@ class BatchNorm:
         self.running_var *= m
         self.running_var += ((1 - m) * n_samples / (n_samples - 1)) * var
 
-        self._output = _reusable(self._output, z.shape, z.dtype)
+        self._output = reusable(self._output, z.shape, z.dtype)
         np.multiply(z, self.gamma, out=self._output)
         self._output += self.beta
         return self._output

@@ -8,7 +8,7 @@ memory instead of a few passes per array.
 
 import numpy as np
 
-from ._layers import Activation, BatchNorm, Dense
+from ._layers import Activation, BatchNorm, Dense, reusable
 
 
 def _flat_views(arrays, flat):
@@ -200,13 +200,9 @@ class Network:
             weights = self.flat_params[: self.n_weights]
             scale = alpha / total_weight
             penalty = 0.5 * scale * float(np.dot(weights, weights))
-            self._penalty_buffer = _reuse_vector(self._penalty_buffer, weights)
+            self._penalty_buffer = reusable(
+                self._penalty_buffer, weights.shape, weights.dtype
+            )
             np.multiply(weights, scale, out=self._penalty_buffer)
             self.flat_grads[: self.n_weights] += self._penalty_buffer
         return float(cross_entropy / total_weight) + penalty
-
-
-def _reuse_vector(buffer, like):
-    if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
-        return np.empty_like(like)
-    return buffer
