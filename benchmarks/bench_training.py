@@ -415,16 +415,26 @@ OUTSIDE = "partial_fit outside the epoch loop (validation, setup)"
 PHASES = [
     # (phase, module, class, method)
     ("dense forward", "sknormnet._layers", "Dense", "forward"),
-    ("batch norm forward", "sknormnet._layers", "BatchNorm", "forward"),
-    ("activation forward", "sknormnet._layers", "Activation", "forward"),
-    ("dense backward", "sknormnet._layers", "Dense", "backward"),
-    ("batch norm backward", "sknormnet._layers", "BatchNorm", "backward"),
-    ("activation backward", "sknormnet._layers", "Activation", "backward"),
+    ("batch norm + activation forward", "sknormnet._layers", "BatchNorm", "forward"),
     (
-        "softmax, loss, L2 penalty (rest of _forward_backward)",
-        "sknormnet._mlp",
-        "MLPBatchNormClassifier",
-        "_forward_backward",
+        "activation forward (no batch norm)",
+        "sknormnet._layers",
+        "Activation",
+        "forward",
+    ),
+    ("dense backward", "sknormnet._layers", "Dense", "backward"),
+    ("batch norm + activation backward", "sknormnet._layers", "BatchNorm", "backward"),
+    (
+        "activation backward (no batch norm)",
+        "sknormnet._layers",
+        "Activation",
+        "backward",
+    ),
+    (
+        "softmax, loss, L2 penalty (rest of loss_and_gradient)",
+        "sknormnet._network",
+        "Network",
+        "loss_and_gradient",
     ),
     (
         "other work in the epoch loop",

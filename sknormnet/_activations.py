@@ -7,13 +7,17 @@ because the training loop reuses one buffer per layer and batch.
 import numpy as np
 from scipy.special import expit
 
+from ._jit import kernel
+
 
 def _identity(z):
     return z
 
 
 def _relu(z):
-    return np.maximum(z, 0, out=z)
+    # numpy's maximum against a row of zeros runs about twice as fast as
+    # against the scalar 0 (which takes a slower, scalar-operand loop).
+    return np.maximum(z, np.zeros(z.shape[-1], dtype=z.dtype), out=z)
 
 
 def _tanh(z):
@@ -23,6 +27,9 @@ def _tanh(z):
 def _logistic(z):
     return expit(z, out=z)
 
+
+# Codes of the activations inside the compiled batch-norm kernels.
+ACTIVATION_CODES = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
 
 ACTIVATIONS = {
     "identity": _identity,
@@ -68,6 +75,31 @@ ACTIVATION_BACKWARDS = {
 }
 
 
+@kernel
+def activate(value, code, one):
+    """The activation of code ``code`` (see ACTIVATION_CODES) at a scalar."""
+    if code == 1:
+        # ``value < 0`` is False for NaN, which is kept, as np.maximum does.
+        return value - value if value < 0 else value
+    if code == 2:
+        return np.tanh(value)
+    if code == 3:
+        return one / (one + np.exp(-value))
+    return value
+
+
+@kernel
+def activation_derivative(output, code, one):
+    """Its derivative, from the activation's ``output`` as above."""
+    if code == 1:
+        return one if output > 0 else one - one
+    if code == 2:
+        return one - output * output
+    if code == 3:
+        return output * (one - output)
+    return one
+
+
 def log_softmax(z):
     """Return ``log(softmax(z))`` row by row, finite for any finite ``z``.
 
@@ -87,10 +119,25 @@ def log_softmax(z):
     >>> log_softmax(np.array([[0.0, 1000.0]])).round(3)
     array([[-1000.,     0.]])
     """
-    shifted = z - z.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    shifted -= log_norm
-    return shifted
+    log_proba = np.empty_like(z)
+    _log_softmax_rows(z, z.dtype.type(1), log_proba)
+    return log_proba
+
+
+def log_softmax_in_place(z):
+    """Overwrite logits ``z`` with ``log(softmax(z))``, row by row; return it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknormnet._activations import log_softmax_in_place
+    >>> z = np.array([[0.0, np.log(3.0)]])
+    >>> log_softmax_in_place(z) is z, np.exp(z)
+    (True, array([[0.25, 0.75]]))
+    """
+    # Each row is read in full before it is written, so in place is safe.
+    _log_softmax_rows(z, z.dtype.type(1), z)
+    return z
 
 
 def softmax(z):
@@ -115,7 +162,80 @@ def softmax(z):
     >>> softmax(np.array([[0.0, np.log(3.0)]]))
     array([[0.25, 0.75]])
     """
-    z -= z.max(axis=1, keepdims=True)
+    # NumPy's exp is vectorized and several times faster than the scalar one
+    # in a compiled loop; the row maxima and sums are the kernels' job.
+    _subtract_row_maxima(z)
     np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+    _normalize_rows(z, z.dtype.type(1))
     return z
+
+
+@kernel
+def _subtract_row_maxima(z):
+    n_samples, n_classes = z.shape
+    for row in range(n_samples):
+        largest = z[row, 0]
+        for column in range(1, n_classes):
+            largest = max(largest, z[row, column])
+        for column in range(n_classes):
+            z[row, column] -= largest
+
+
+@kernel
+def _normalize_rows(z, one):
+    n_samples, n_classes = z.shape
+    for row in range(n_samples):
+        total = one - one
+        for column in range(n_classes):
+            total += z[row, column]
+        inverse_total = one / total
+        for column in range(n_classes):
+            z[row, column] *= inverse_total
+
+
+@kernel
+def _log_softmax_rows(z, one, out):
+    n_samples, n_classes = z.shape
+    for row in range(n_samples):
+        largest = z[row, 0]
+        for column in range(1, n_classes):
+            largest = max(largest, z[row, column])
+        total = one - one
+        for column in range(n_classes):
+            total += np.exp(z[row, column] - largest)
+        log_total = np.log(total)
+        for column in range(n_classes):
+            out[row, column] = (z[row, column] - largest) - log_total
+
+
+def add_bias_and_activate(z, bias, name):
+    """``activation(z + bias)`` in place on ``z``, in one pass; return ``z``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_units)
+        Overwritten.
+    bias : ndarray of shape (n_units,)
+    name : {"identity", "relu", "tanh", "logistic"}
+
+    Returns
+    -------
+    z : ndarray of shape (n_samples, n_units)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknormnet._activations import add_bias_and_activate
+    >>> add_bias_and_activate(np.array([[1.0, -2.0]]), np.array([0.5, 0.5]), "relu")
+    array([[1.5, 0. ]])
+    """
+    _add_bias_and_activate(z, bias, ACTIVATION_CODES[name], z.dtype.type(1))
+    return z
+
+
+@kernel
+def _add_bias_and_activate(z, bias, code, one):
+    n_samples, n_units = z.shape
+    for row in range(n_samples):
+        for unit in range(n_units):
+            z[row, unit] = activate(z[row, unit] + bias[unit], code, one)

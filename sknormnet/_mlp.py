@@ -26,7 +26,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import ACTIVATIONS, log_softmax, softmax
+from ._activations import (
+    add_bias_and_activate,
+    log_softmax,
+    log_softmax_in_place,
+    softmax,
+)
 from ._layers import matmul_into
 from ._network import Network, flatten_parameters
 from ._optimizers import OPTIMIZERS, optimizer_hyperparameters
@@ -820,7 +825,12 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 for batch in batch_slices:
                     rows = order[batch]
                     if dense:
-                        X_batch = np.take(X, rows, axis=0, out=X_buffer[: rows.size])
+                        # The rows are valid indices by construction; with
+                        # mode="clip" take writes straight into the buffer
+                        # (mode="raise" goes through a temporary copy).
+                        X_batch = np.take(
+                            X, rows, axis=0, out=X_buffer[: rows.size], mode="clip"
+                        )
                     else:
                         X_batch = X[rows]
                     weights = None if sample_weight is None else sample_weight[rows]
@@ -968,11 +978,14 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         )
         return X.tocsr() if sparse.issparse(X) else X
 
-    def _logits(self, X):
-        """Output-layer logits of validated ``X``, chunk by chunk."""
+    def _logits(self, X, finish=None):
+        """Output-layer logits of validated ``X``, chunk by chunk.
+
+        ``finish``, if given, transforms each chunk of logits in place while
+        it is still in cache (e.g. ``softmax``).
+        """
         folded = self._folded_params(X.dtype)
         *hidden, (output_weights, output_bias) = folded
-        activation = ACTIVATIONS[self.activation]
         widest = max(weights.shape[1] for weights, _ in folded)
         chunk_rows = min(X.shape[0], max(1, _PREDICT_CHUNK_ELEMENTS // widest))
         buffers = [
@@ -985,11 +998,12 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             for (weights, bias), buffer in zip(hidden, buffers):
                 z = buffer[: activations.shape[0]]
                 matmul_into(activations, weights, z)
-                z += bias
-                activations = activation(z)
+                activations = add_bias_and_activate(z, bias, self.activation)
             out = logits[chunk]
             matmul_into(activations, output_weights, out)
-            out += output_bias
+            add_bias_and_activate(out, output_bias, "identity")
+            if finish is not None:
+                finish(out)
         return logits
 
     def predict(self, X):
@@ -1018,7 +1032,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1.
         """
-        return softmax(self._logits(self._validated_input(X)))
+        return self._logits(self._validated_input(X), finish=softmax)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably.
@@ -1032,7 +1046,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Finite for any finite input.
         """
-        return log_softmax(self._logits(self._validated_input(X)))
+        return self._logits(self._validated_input(X), finish=log_softmax_in_place)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

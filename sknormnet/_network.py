@@ -8,7 +8,45 @@ memory instead of a few passes per array.
 
 import numpy as np
 
-from ._layers import Activation, BatchNorm, Dense, reusable
+from ._jit import kernel
+from ._layers import Activation, BatchNorm, Dense
+
+
+@kernel
+def _softmax_cross_entropy(logits, y_codes, row_weights):
+    """Return ``sum(row_weight * cross-entropy)`` over the rows, and write
+    ``row_weight * (softmax - onehot)`` in place of the logits.
+
+    Each row is shifted by its maximum first, so ``exp`` cannot overflow.
+    """
+    n_samples, n_classes = logits.shape
+    weighted_loss = 0.0
+    for row in range(n_samples):
+        largest = logits[row, 0]
+        for column in range(1, n_classes):
+            largest = max(largest, logits[row, column])
+        true_class = y_codes[row]
+        # -log(softmax) = log(sum(exp(shifted))) - shifted true logit
+        loss = largest - logits[row, true_class]
+        total = largest - largest
+        for column in range(n_classes):
+            exponential = np.exp(logits[row, column] - largest)
+            logits[row, column] = exponential
+            total += exponential
+        loss += np.log(total)
+        weighted_loss += row_weights[row] * loss
+        factor = row_weights[row] / total
+        for column in range(n_classes):
+            logits[row, column] *= factor
+        logits[row, true_class] -= row_weights[row]
+    return weighted_loss
+
+
+@kernel
+def _add_scaled(target, source, scale):
+    """``target += scale * source``, in one pass."""
+    for i in range(target.size):
+        target[i] += scale * source[i]
 
 
 def _flat_views(arrays, flat):
@@ -79,7 +117,9 @@ class Network:
     Attributes
     ----------
     layers : list
-        Dense, BatchNorm and Activation layers, input to output.
+        Dense and BatchNorm layers (the activation fused into batch
+        normalization), or Dense and Activation layers without it, input to
+        output.
     flat_grads : ndarray of shape (n_params,)
         Gradient of the last batch's loss, aligned with ``flat_params``.
     n_weights : int
@@ -133,9 +173,11 @@ class Network:
                         epsilon=epsilon,
                         gamma_grad=gamma_grads[index],
                         beta_grad=beta_grads[index],
+                        activation=activation,
                     )
                 )
-            self.layers.append(Activation(activation))
+            else:
+                self.layers.append(Activation(activation))
         self._penalty_buffer = None
 
     def forward(self, X, training=True):
@@ -166,26 +208,15 @@ class Network:
         """
         logits = self.forward(X, training=True)
         n_samples = y_codes.size
-        rows = np.arange(n_samples)
-        # Softmax and cross-entropy in place on the logits buffer.
-        logits -= logits.max(axis=1, keepdims=True)
-        true_logits = logits[rows, y_codes]
-        proba = np.exp(logits, out=logits)
-        normalizers = proba.sum(axis=1)
-        sample_losses = np.log(normalizers)
-        sample_losses -= true_logits
-        proba /= normalizers[:, np.newaxis]
-        # dL/dlogits = s_i * (softmax - onehot) / sum(s)
-        delta = proba
-        delta[rows, y_codes] -= 1
         if sample_weight is None:
             total_weight = n_samples
-            cross_entropy = sample_losses.sum()
-            delta *= 1.0 / n_samples
+            row_weights = np.full(n_samples, 1.0 / n_samples, dtype=logits.dtype)
         else:
             total_weight = sample_weight.sum()
-            cross_entropy = np.dot(sample_weight, sample_losses)
-            delta *= (sample_weight / total_weight)[:, np.newaxis]
+            row_weights = (sample_weight / total_weight).astype(logits.dtype)
+        # dL/dlogits = s_i * (softmax - onehot) / sum(s), in place on the logits
+        cross_entropy = _softmax_cross_entropy(logits, y_codes, row_weights)
+        delta = logits
 
         last = len(self.layers) - 1
         for position in range(last, -1, -1):
@@ -200,9 +231,7 @@ class Network:
             weights = self.flat_params[: self.n_weights]
             scale = alpha / total_weight
             penalty = 0.5 * scale * float(np.dot(weights, weights))
-            self._penalty_buffer = reusable(
-                self._penalty_buffer, weights.shape, weights.dtype
+            _add_scaled(
+                self.flat_grads[: self.n_weights], weights, weights.dtype.type(scale)
             )
-            np.multiply(weights, scale, out=self._penalty_buffer)
-            self.flat_grads[: self.n_weights] += self._penalty_buffer
-        return float(cross_entropy / total_weight) + penalty
+        return float(cross_entropy) + penalty

@@ -7,6 +7,7 @@ from scipy.special import softmax as scipy_softmax
 from sknormnet._activations import (
     ACTIVATION_BACKWARDS,
     ACTIVATIONS,
+    add_bias_and_activate,
     log_softmax,
     softmax,
 )
@@ -63,3 +64,16 @@ def test_softmax_keeps_dtype(dtype):
     z = np.ones((3, 4), dtype=dtype)
     assert softmax(z).dtype == dtype
     assert log_softmax(z).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_add_bias_and_activate_matches_formula(name, dtype):
+    rng = np.random.default_rng(2)
+    z = rng.normal(scale=3, size=(30, 6)).astype(dtype)
+    bias = rng.normal(size=6).astype(dtype)
+    expected = REFERENCE_ACTIVATIONS[name](z.astype(np.float64) + bias)
+    result = add_bias_and_activate(z, bias, name)
+    assert result is z and result.dtype == dtype
+    tolerance = 1e-6 if dtype == np.float32 else 1e-14
+    assert_allclose(result, expected, rtol=tolerance, atol=tolerance)

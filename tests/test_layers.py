@@ -1,18 +1,31 @@
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
+from scipy.special import expit
 
 from sknormnet._layers import BatchNorm, Dense
 
+ACTIVATION_FORMULAS = {
+    "identity": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "tanh": np.tanh,
+    "logistic": expit,
+}
 
-def _batch_norm(n_units, momentum=0.9, epsilon=1e-5, seed=0):
+
+def _batch_norm(
+    n_units, momentum=0.9, epsilon=1e-5, seed=0, activation="identity", dtype=None
+):
     rng = np.random.default_rng(seed)
+    dtype = dtype or np.float64
     return BatchNorm(
-        gamma=rng.uniform(0.5, 2, n_units),
-        beta=rng.normal(size=n_units),
-        running_mean=np.zeros(n_units),
-        running_var=np.ones(n_units),
+        gamma=rng.uniform(0.5, 2, n_units).astype(dtype),
+        beta=rng.normal(size=n_units).astype(dtype),
+        running_mean=np.zeros(n_units, dtype=dtype),
+        running_var=np.ones(n_units, dtype=dtype),
         momentum=momentum,
         epsilon=epsilon,
+        activation=activation,
     )
 
 
@@ -66,11 +79,64 @@ def _numeric_gradient(objective, array, step=1e-6):
     return gradient
 
 
-def test_batch_norm_backward_matches_finite_differences():
+@pytest.mark.parametrize("activation", list(ACTIVATION_FORMULAS))
+def test_batch_norm_with_activation_forward_matches_formula(activation):
+    rng = np.random.default_rng(4)
+    z = rng.normal(-1.0, 3.0, size=(33, 6))
+    layer = _batch_norm(6, activation=activation)
+    out = layer.forward(z.copy(), training=True)
+    z_norm = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + 1e-5)
+    expected = ACTIVATION_FORMULAS[activation](layer.gamma * z_norm + layer.beta)
+    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    # at prediction time, with the running statistics
+    out = layer.forward(z, training=False)
+    z_norm = (z - layer.running_mean) / np.sqrt(layer.running_var + 1e-5)
+    expected = ACTIVATION_FORMULAS[activation](layer.gamma * z_norm + layer.beta)
+    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATION_FORMULAS))
+def test_batch_norm_float32_follows_float64(activation):
+    rng = np.random.default_rng(5)
+    z = rng.normal(2.0, 3.0, size=(64, 9))
+    upstream = rng.normal(size=(64, 9))
+    results = {}
+    for dtype in (np.float32, np.float64):
+        layer = _batch_norm(9, activation=activation, dtype=dtype)
+        out = layer.forward(z.astype(dtype), training=True)
+        dz = layer.backward(upstream.astype(dtype))
+        assert out.dtype == dz.dtype == layer.gamma_grad.dtype == dtype
+        results[dtype] = [out, dz, layer.gamma_grad, layer.beta_grad]
+    for low, high in zip(results[np.float32], results[np.float64]):
+        assert_allclose(low, high, rtol=1e-4, atol=1e-5)
+
+
+def test_batch_norm_statistics_are_accurate_far_from_zero_in_float32():
+    # sum(z**2) / n - mean**2 would lose every digit here in float32.
+    rng = np.random.default_rng(6)
+    z = rng.normal(1e4, 1.0, size=(256, 5))
+    layer = _batch_norm(5, momentum=0.0, dtype=np.float32)
+    layer.forward(z.astype(np.float32), training=True)
+    z32 = z.astype(np.float32).astype(np.float64)
+    assert_allclose(layer.running_mean, z32.mean(axis=0), rtol=1e-6)
+    assert_allclose(layer.running_var, z32.var(axis=0, ddof=1), rtol=1e-3)
+
+
+def test_batch_norm_relu_propagates_nan():
+    # A non-finite batch must surface as a non-finite loss, never as zeros.
+    z = np.ones((4, 3))
+    z[1, 2] = np.nan
+    out = _batch_norm(3, activation="relu").forward(z, training=True)
+    assert np.isnan(out[:, 2]).all()
+    assert np.isfinite(out[:, :2]).all()
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATION_FORMULAS))
+def test_batch_norm_backward_matches_finite_differences(activation):
     rng = np.random.default_rng(2)
     z = rng.normal(size=(7, 4))
     upstream = rng.normal(size=(7, 4))
-    layer = _batch_norm(4)
+    layer = _batch_norm(4, activation=activation)
 
     def objective():
         return float(np.sum(layer.forward(z.copy(), training=True) * upstream))

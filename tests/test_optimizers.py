@@ -117,3 +117,34 @@ def test_schedules_match_closed_forms(epoch):
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_zero_decay_keeps_learning_rate(name):
     assert SCHEDULES[name](0.01, 0.0, 100) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: SGD(p, 0.1),
+        lambda p: Momentum(p, 0.1, 0.9),
+        lambda p: RMSprop(p, 0.1, 0.9, 1e-8),
+        lambda p: Adam(p, 0.1, 0.9, 0.999, 1e-8),
+    ],
+)
+def test_non_contiguous_parameters_are_rejected(make_optimizer):
+    # An update of a copy would be silently lost.
+    param = np.ones((4, 6))[:, ::2]
+    optimizer = make_optimizer([np.ones((4, 3))])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        optimizer.update_params([param], [np.ones((4, 3))])
+
+
+def test_adam_in_float32_follows_float64():
+    rng = np.random.default_rng(7)
+    start = rng.normal(size=50)
+    grads = rng.normal(scale=1e-2, size=(5, 50))
+    results = []
+    for dtype in (np.float32, np.float64):
+        param = start.astype(dtype)
+        optimizer = Adam([param], 1e-3, 0.9, 0.999, 1e-8)
+        for grad in grads:
+            optimizer.update_params([param], [grad.astype(dtype)])
+        results.append(param)
+    assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
