@@ -1,0 +1,221 @@
+"""The command line: ``sknormnet tune`` (also ``python -m sknormnet tune``).
+
+This module parses the arguments and dispatches; ``sknormnet/_cli.py`` does the
+work. See ``sknormnet tune --help`` and the "Command line" page of the
+documentation.
+"""
+
+import argparse
+import sys
+
+from sknormnet import __version__
+from sknormnet._cli import DataError, tune
+
+_TUNE_DESCRIPTION = """\
+Tune a pipeline (numeric columns standardized, the others one-hot encoded, then
+MLPBatchNormClassifier with early stopping) with CoarseToFineSearchCV on a
+table, holding out a stratified quarter of the rows to measure the tuned model.
+Without --csv, tunes on scikit-learn's digits (1797 images of 8x8 pixels, 10
+classes).
+
+Prints one line per round (the candidates done, the best CV score so far and the
+ranges the round sampled), then a table of the rounds, the best parameters and
+the accuracy on the held-out rows."""
+
+_TUNE_EPILOG = """\
+examples:
+  sknormnet tune
+  sknormnet tune --rounds 4 --n-iter 12 --priority 3 --n-jobs -1 --out results
+  sknormnet tune --csv customers.csv --target outcome --out results"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of descriptions and epilogs; shows the set defaults."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, argparse.SUPPRESS) or action.help is None:
+            return action.help
+        return f"{action.help} (default: %(default)s)"
+
+
+def _int_at_least(minimum):
+    """An argparse type: an int no smaller than ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _n_jobs(text):
+    """An argparse type: a number of joblib workers, not 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "0 runs nothing; give a number of processes, or -1 for all the cores"
+        )
+    return value
+
+
+def _seed(text):
+    """An argparse type: a seed for NumPy, an int in [0, 2**32)."""
+    value = _int_at_least(0)(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be below 2**32, got {value}")
+    return value
+
+
+def _build_parser():
+    """The parser of ``sknormnet`` and the one of its ``tune`` command."""
+    parser = argparse.ArgumentParser(
+        prog="sknormnet",
+        description="Tune sknormnet's batch-normalized MLP on a table.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    commands = parser.add_subparsers(
+        title="commands", dest="command", required=True, metavar="COMMAND"
+    )
+    tune_parser = commands.add_parser(
+        "tune",
+        help="tune the MLP on a CSV file or on the digits data",
+        description=_TUNE_DESCRIPTION,
+        epilog=_TUNE_EPILOG,
+        formatter_class=_Formatter,
+    )
+    data = tune_parser.add_argument_group("data (default: scikit-learn's digits)")
+    data.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="a CSV file with a header row; missing values are imputed",
+    )
+    data.add_argument(
+        "--target", metavar="COLUMN", help="the column of class labels to predict"
+    )
+    search = tune_parser.add_argument_group("search")
+    search.add_argument(
+        "--rounds",
+        metavar="N",
+        type=_int_at_least(1),
+        default=3,
+        help="rounds of the search; each later round samples a narrowed space",
+    )
+    search.add_argument(
+        "--n-iter",
+        metavar="N",
+        type=_int_at_least(1),
+        default=8,
+        help="candidates per round",
+    )
+    search.add_argument(
+        "--priority",
+        type=int,
+        choices=[1, 2, 3],
+        default=2,
+        help="what to tune: 1 the learning rate; 2 adds beta_1, the batch size "
+        "and the hidden units; 3 adds up to 4 layers and the learning-rate decay",
+    )
+    search.add_argument(
+        "--cv",
+        metavar="K",
+        type=_int_at_least(2),
+        default=3,
+        help="cross-validation folds scoring each candidate",
+    )
+    search.add_argument(
+        "--max-iter",
+        metavar="EPOCHS",
+        type=_int_at_least(1),
+        default=30,
+        help="most epochs of each fit (early stopping may stop it sooner)",
+    )
+    search.add_argument(
+        "--n-jobs",
+        metavar="N",
+        type=_n_jobs,
+        default=None,
+        help="fits run in parallel; -1 uses all the cores (default: 1)",
+    )
+    search.add_argument(
+        "--random-state",
+        metavar="SEED",
+        type=_seed,
+        default=0,
+        help="seeds the test split, the candidates and the networks",
+    )
+    output = tune_parser.add_argument_group("output")
+    output.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write cv_results.csv, model.joblib and, with matplotlib, search.png "
+        "and learning_curve.png to this directory (created if missing)",
+    )
+    return parser, tune_parser
+
+
+def main(argv=None):
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments, without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 for a problem with the data or the paths (one line on
+        stderr), 2 for a usage error.
+
+    Examples
+    --------
+    >>> from sknormnet.__main__ import main
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    sknormnet ...
+    0
+    """
+    parser, tune_parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.target is not None and args.csv is None:
+            tune_parser.error(
+                "--target needs --csv PATH; without --csv the digits data is used"
+            )
+        if args.csv is not None and args.target is None:
+            tune_parser.error("--csv needs --target COLUMN, the column to predict")
+    except SystemExit as exc:  # --help, --version, or a usage error
+        return exc.code
+    try:
+        tune(
+            csv=args.csv,
+            target=args.target,
+            rounds=args.rounds,
+            n_iter=args.n_iter,
+            priority=args.priority,
+            n_jobs=args.n_jobs,
+            cv=args.cv,
+            random_state=args.random_state,
+            max_iter=args.max_iter,
+            out=args.out,
+        )
+    except DataError as exc:
+        print(f"sknormnet: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sknormnet: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

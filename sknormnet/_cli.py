@@ -1,0 +1,640 @@
+"""What the command line does: load a table, tune a pipeline, report, save.
+
+``sknormnet/__main__.py`` parses the arguments and calls :func:`tune`; problems
+with the user's data raise :class:`DataError`, which the command line prints as
+one line on stderr.
+"""
+
+import difflib
+import math
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.multiclass import type_of_target
+
+from sknormnet import MLPBatchNormClassifier
+from sknormnet.distributions import categorical, layer_sizes
+from sknormnet.model_selection import CoarseToFineSearchCV, tuning_space
+
+# The share of the rows held out to measure the tuned model.
+TEST_SIZE = 0.25
+# The classifier's step in the pipeline, and so the prefix of its parameters.
+STEP = "mlp"
+PREFIX = f"{STEP}__"
+# The classifier holds out this share of each training fold for early stopping.
+VALIDATION_FRACTION = 0.1
+
+
+class DataError(ValueError):
+    """A problem with the user's data or paths, reported as one line."""
+
+
+# ------------------------------------------------------------------ the data
+
+
+def read_csv(path):
+    """Read a CSV file into a DataFrame, turning every read failure into a DataError.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    frame : DataFrame
+        The table, with at least one row.
+    """
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise DataError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a directory, not a CSV file") from None
+    except PermissionError:
+        raise DataError(f"cannot read {path}: permission denied") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty; give a CSV file with a header row") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path} is not a text CSV file (byte {exc.start} is not UTF-8); "
+            "save it as CSV in UTF-8"
+        ) from None
+    except pd.errors.ParserError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise DataError(f"cannot parse {path} as CSV: {reason}") from None
+    if frame.shape[0] == 0:
+        raise DataError(f"{path} has a header but no data rows")
+    return frame
+
+
+def split_target(frame, target, source):
+    """Separate the features from the target column, dropping what is unusable.
+
+    Rows without a target value and feature columns without any value are
+    dropped, with a note on stdout.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table.
+    target : str
+        The name of the column to predict.
+    source : str
+        Where the table came from, for the messages.
+
+    Returns
+    -------
+    X : DataFrame
+        The feature columns.
+    y : Series
+        The target column.
+    """
+    if target not in frame.columns:
+        columns = [str(c) for c in frame.columns]
+        shown = ", ".join(repr(c[:30]) for c in columns[:8])
+        more = f", ... ({len(columns)} in all)" if len(columns) > 8 else ""
+        close = difflib.get_close_matches(target, columns, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise DataError(
+            f"no column {target!r} in {source}; its columns are {shown}{more}{hint}"
+        )
+    y = frame[target]
+    X = frame.drop(columns=target)
+    missing = y.isna().to_numpy()
+    if missing.all():
+        raise DataError(f"the target column {target!r} of {source} has no values")
+    if missing.any():
+        n_dropped = int(missing.sum())
+        rows = "row" if n_dropped == 1 else "rows"
+        print(f"note: dropped {n_dropped} {rows} without a value of {target!r}")
+        X, y = X[~missing], y[~missing]
+    empty = [column for column in X.columns if X[column].isna().all()]
+    if empty:
+        print(f"note: ignored columns without any value: {empty}")
+        X = X.drop(columns=empty)
+    if X.shape[1] == 0:
+        raise DataError(
+            f"{source} has no feature columns besides the target {target!r}"
+        )
+    return X, y
+
+
+def _show(value):
+    """The repr of a value, of a NumPy scalar as of the Python one."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _remedy(n_splits):
+    return "lower --cv or give more rows" if n_splits > 2 else "give more rows"
+
+
+def check_classes(y, target):
+    """Check that ``y`` holds class labels, at least two classes, two rows each.
+
+    Two rows per class is the least a stratified hold-out split needs.
+    """
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        example = y.iloc[0]
+        raise DataError(
+            f"the target {target!r} holds {kind} values (e.g. {_show(example)}), "
+            "not class labels; sknormnet tune trains a classifier, so choose a column "
+            "of labels"
+        )
+    counts = y.value_counts()
+    if len(counts) < 2:
+        raise DataError(
+            f"the target {target!r} has a single class ({_show(counts.index[0])}) "
+            f"in all {len(y)} rows; a classifier needs at least two"
+        )
+    if counts.min() < 2:
+        raise DataError(
+            f"too few rows: class {_show(counts.idxmin())} of {target!r} has "
+            f"{counts.min()} row; holding out a stratified test set needs at least "
+            "2 rows of every class"
+        )
+    n_test = math.ceil(TEST_SIZE * len(y))
+    if n_test < len(counts) or len(y) - n_test < len(counts):
+        raise DataError(
+            f"too few rows: {len(y)} rows leave a test set of {n_test} rows for "
+            f"{len(counts)} classes; every class needs a row in the test set and in "
+            "the training set"
+        )
+
+
+def check_folds(y_train, cv):
+    """Check that every training fold of ``cv`` can hold out its early-stopping set.
+
+    Parameters
+    ----------
+    y_train : Series
+        The labels of the rows the search sees.
+    cv : StratifiedKFold
+        The splitter of the search.
+    """
+    counts = y_train.value_counts()
+    n_splits = cv.get_n_splits()
+    if counts.min() < n_splits:
+        raise DataError(
+            f"too few rows for --cv {n_splits}: class {_show(counts.idxmin())} has "
+            f"{counts.min()} rows in the training split (a quarter of the rows is "
+            f"held out for testing); {_remedy(n_splits)}"
+        )
+    for train, _ in cv.split(np.zeros((len(y_train), 1)), y_train):
+        fold = y_train.iloc[train].value_counts()
+        n_val = math.ceil(VALIDATION_FRACTION * len(train))
+        if fold.min() < 2:
+            raise DataError(
+                f"too few rows for --cv {n_splits}: a training fold holds "
+                f"{fold.min()} row of class {_show(fold.idxmin())}, and early "
+                "stopping needs 2 rows of every class to hold out a stratified "
+                f"validation set; {_remedy(n_splits)}"
+            )
+        if n_val < len(counts):
+            raise DataError(
+                f"too few rows for --cv {n_splits}: early stopping holds out a "
+                f"tenth of each training fold ({n_val} of {len(train)} rows), too "
+                f"few for a row of each of the {len(counts)} classes; "
+                f"{_remedy(n_splits)}"
+            )
+
+
+# ------------------------------------------------------------- the pipeline
+
+
+def _as_text(X):
+    """Categorical columns as strings, missing values kept as NaN.
+
+    One-hot encoding needs the values of a column to be all strings or all
+    numbers; a CSV column of booleans with gaps is neither.
+    """
+    X = pd.DataFrame(X)
+    return X.apply(lambda column: column.map(str, na_action="ignore").astype(object))
+
+
+def build_pipeline(X, *, max_iter=30, random_state=None):
+    """Scale numeric columns and one-hot encode the others, then the classifier.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The feature columns; numeric ones are imputed with their median and
+        standardized, the others (text, categories, booleans) are imputed with
+        ``"missing"`` and one-hot encoded, unseen values ignored.
+    max_iter : int, default=30
+        The most epochs each fit trains, with early stopping.
+    random_state : int or None, default=None
+        Seeds the classifier.
+
+    Returns
+    -------
+    pipeline : Pipeline
+        Steps ``"preprocess"`` (a ColumnTransformer) and ``"mlp"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sknormnet._cli import build_pipeline
+    >>> X = pd.DataFrame({"age": [31, 45], "plan": ["basic", "premium"]})
+    >>> pipeline = build_pipeline(X)
+    >>> [name for name, _, _ in pipeline["preprocess"].transformers]
+    ['numeric', 'categorical']
+    """
+    numeric = [
+        column
+        for column in X.columns
+        if pd.api.types.is_numeric_dtype(X[column])
+        and not pd.api.types.is_bool_dtype(X[column])
+    ]
+    others = [column for column in X.columns if column not in numeric]
+    transformers = []
+    if numeric:
+        numeric_steps = make_pipeline(
+            SimpleImputer(strategy="median"), StandardScaler()
+        )
+        transformers.append(("numeric", numeric_steps, numeric))
+    if others:
+        categorical_steps = make_pipeline(
+            FunctionTransformer(_as_text, feature_names_out="one-to-one"),
+            SimpleImputer(strategy="constant", fill_value="missing"),
+            OneHotEncoder(handle_unknown="ignore"),
+        )
+        transformers.append(("categorical", categorical_steps, others))
+    classifier = MLPBatchNormClassifier(
+        max_iter=max_iter,
+        early_stopping=True,
+        validation_fraction=VALIDATION_FRACTION,
+        random_state=random_state,
+    )
+    return Pipeline(
+        [("preprocess", ColumnTransformer(transformers)), (STEP, classifier)]
+    )
+
+
+# ----------------------------------------------------------------- reporting
+
+
+def describe_entry(entry):
+    """A short description of a search-space entry: its range, or its values.
+
+    Distributions show the interval they draw from, ``low..high``; lists their
+    values, ``a|b|c``; a :class:`~sknormnet.distributions.categorical` that
+    favours one value shows that value and its probability;
+    :class:`~sknormnet.distributions.layer_sizes` shows ``layers x units``.
+
+    Parameters
+    ----------
+    entry : distribution or list
+        An entry of a search space, as in ``search.search_spaces_``.
+
+    Returns
+    -------
+    description : str
+
+    Examples
+    --------
+    >>> from sknormnet._cli import describe_entry
+    >>> from sknormnet.distributions import categorical, layer_sizes, loguniform_int
+    >>> from sknormnet.model_selection import tuning_space
+    >>> describe_entry(tuning_space(1)["learning_rate_init"])
+    '0.0001..1'
+    >>> describe_entry([32, 64, 128])
+    '32|64|128'
+    >>> describe_entry(categorical([32, 64, 128], p=[0.1, 0.8, 0.1]))
+    '64 (80%)'
+    >>> describe_entry(layer_sizes([1, 2], loguniform_int(32, 512)))
+    '1|2 x 32..512'
+    """
+    if isinstance(entry, layer_sizes):
+        return f"{describe_entry(entry.n_layers)} x {describe_entry(entry.n_units)}"
+    if isinstance(entry, categorical):
+        if np.allclose(entry.p, entry.p[0]):
+            return describe_entry(entry.values)
+        top = int(np.argmax(entry.p))
+        return f"{_value(entry.values[top])} ({entry.p[top]:.0%})"
+    if hasattr(entry, "rvs"):
+        try:
+            low, high = entry.support()
+            return f"{_value(low)}..{_value(high)}"
+        except (AttributeError, TypeError, ValueError):
+            return repr(entry)
+    return "|".join(_value(value) for value in entry)
+
+
+def _value(value, digits=3):
+    """A value for the output: numbers to ``digits`` significant digits."""
+    if isinstance(value, bool | np.bool_ | str):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.{digits}g}"
+    return str(value)
+
+
+def _short(name):
+    return name.removeprefix(PREFIX)
+
+
+def round_summaries(results, spaces):
+    """One summary per round: candidates, best scores, the space sampled.
+
+    Parameters
+    ----------
+    results : dict
+        ``cv_results_`` of a CoarseToFineSearchCV, or the results so far.
+    spaces : list of dict
+        ``search_spaces_``, one space per round.
+
+    Returns
+    -------
+    summaries : list of dict
+        Keys ``round``, ``candidates``, ``done`` (candidates so far),
+        ``best_round``, ``best_so_far`` (NaN when every fit failed) and
+        ``ranges`` (parameter name without prefix -> description).
+    """
+    rounds = np.asarray(results["round"])
+    scores = np.asarray(results["mean_test_score"], dtype=float)
+    summaries = []
+    for round_ in sorted(set(rounds.tolist())):
+        mine = rounds == round_
+        so_far = rounds <= round_
+        summaries.append(
+            {
+                "round": round_,
+                "candidates": int(mine.sum()),
+                "done": int(so_far.sum()),
+                "best_round": _nanmax(scores[mine]),
+                "best_so_far": _nanmax(scores[so_far]),
+                "ranges": {
+                    _short(name): describe_entry(entry)
+                    for name, entry in spaces[round_].items()
+                },
+            }
+        )
+    return summaries
+
+
+def _nanmax(scores):
+    finite = scores[np.isfinite(scores)]
+    return float(finite.max()) if finite.size else math.nan
+
+
+def _score(score):
+    return "n/a" if math.isnan(score) else f"{score:.4f}"
+
+
+def progress_line(summary, total):
+    """The line printed when a round has been scored."""
+    ranges = ", ".join(f"{name} {text}" for name, text in summary["ranges"].items())
+    return (
+        f"round {summary['round']}: {summary['done']}/{total} candidates done, "
+        f"best CV score so far {_score(summary['best_so_far'])} | {ranges}"
+    )
+
+
+def format_table(header, rows):
+    """Rows of strings as lines of left-aligned columns."""
+    widths = [
+        max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
+    ]
+    return [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def rounds_table(summaries):
+    """The lines of the table of rounds."""
+    names = list(summaries[0]["ranges"])
+    header = ["round", "candidates", "best (round)", "best (so far)", *names]
+    rows = [
+        [
+            summary["round"],
+            summary["candidates"],
+            _score(summary["best_round"]),
+            _score(summary["best_so_far"]),
+            *(summary["ranges"].get(name, "") for name in names),
+        ]
+        for summary in summaries
+    ]
+    return format_table(header, rows)
+
+
+class _ReportingSearch(CoarseToFineSearchCV):
+    """A CoarseToFineSearchCV that calls ``on_round(search, results)`` after each round.
+
+    Each round of the search is one call of ``evaluate_candidates``, which
+    returns the results of all the candidates so far; the scores exist nowhere
+    else before the end of the fit (scikit-learn's callbacks see the rounds,
+    but not their scores).
+    """
+
+    on_round = None
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        def evaluate_and_report(*args, **kwargs):
+            results = evaluate_candidates(*args, **kwargs)
+            if self.on_round is not None:
+                self.on_round(self, results)
+            return results
+
+        super()._run_search(evaluate_and_report, callback_ctx=callback_ctx)
+
+
+# ------------------------------------------------------------------- outputs
+
+
+def prepare_out(out):
+    """Create the output directory up front, so a bad path fails before the search."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataError(f"--out {out}: exists and is not a directory") from None
+    except OSError as exc:
+        raise DataError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    return out
+
+
+def write_outputs(search, out):
+    """Save the results, the best model and, with matplotlib, two plots.
+
+    Parameters
+    ----------
+    search : fitted CoarseToFineSearchCV
+        Refitted (``refit=True``).
+    out : Path
+        An existing directory.
+
+    Returns
+    -------
+    paths : list of Path
+        The files written.
+    """
+    paths = [out / "cv_results.csv", out / "model.joblib"]
+    pd.DataFrame(search.cv_results_).to_csv(paths[0], index=False)
+    joblib.dump(search.best_estimator_, paths[1])
+    try:
+        import matplotlib
+    except ImportError:
+        print("note: no plots, matplotlib is not installed (pip install matplotlib)")
+        return paths
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sknormnet.plotting import plot_learning_curves, plot_search
+
+    fig, _ = plot_search(search)
+    paths.append(out / "search.png")
+    fig.savefig(paths[-1], dpi=100)
+    plt.close(fig)
+    axes = plot_learning_curves(search.best_estimator_)
+    fig = axes[0].figure
+    fig.tight_layout()
+    paths.append(out / "learning_curve.png")
+    fig.savefig(paths[-1], dpi=100)
+    plt.close(fig)
+    return paths
+
+
+# ------------------------------------------------------------------- command
+
+
+def load_data(csv=None, target=None):
+    """The table to tune on: a CSV file, or scikit-learn's digits.
+
+    Returns
+    -------
+    X : DataFrame
+    y : Series
+    source : str
+        A description of the data, for the messages.
+    """
+    if csv is None:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits(as_frame=True)
+        return digits.data, digits.target, "scikit-learn's digits"
+    frame = read_csv(csv)
+    X, y = split_target(frame, target, str(csv))
+    return X, y, str(csv)
+
+
+def tune(
+    *,
+    csv=None,
+    target=None,
+    rounds=3,
+    n_iter=8,
+    priority=2,
+    n_jobs=None,
+    cv=3,
+    random_state=0,
+    max_iter=30,
+    out=None,
+):
+    """Tune the pipeline on a table, print the rounds and the test accuracy.
+
+    Parameters
+    ----------
+    csv, target : str or None, default=None
+        The CSV file and its column of labels; the digits data when None.
+    rounds, n_iter, priority, cv, max_iter : int
+        The search: ``rounds`` rounds of ``n_iter`` candidates from
+        ``tuning_space(priority)``, scored on ``cv`` folds, each fit trained
+        for at most ``max_iter`` epochs.
+    n_jobs : int or None, default=None
+        Fits run in parallel.
+    random_state : int, default=0
+        Seeds the held-out split, the candidates and the networks.
+    out : str or Path or None, default=None
+        The directory receiving the results, the model and the plots.
+
+    Returns
+    -------
+    search : CoarseToFineSearchCV
+        The fitted search.
+    accuracy : float
+        The accuracy of the best pipeline on the held-out rows.
+    """
+    out = prepare_out(out) if out is not None else None
+    X, y, source = load_data(csv, target)
+    target = y.name if target is None else target
+    check_classes(y, target)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=TEST_SIZE, stratify=y, random_state=random_state
+    )
+    splitter = StratifiedKFold(cv)
+    check_folds(y_train, splitter)
+
+    pipeline = build_pipeline(X, max_iter=max_iter, random_state=random_state)
+    space = tuning_space(priority, prefix=PREFIX)
+    kinds = pipeline["preprocess"].transformers
+    columns = ", ".join(f"{len(cols)} {name}" for name, _, cols in kinds)
+    print(
+        f"data: {source}, {len(y)} rows, {columns} feature columns, "
+        f"{y.nunique()} classes of {target!r}; {len(y_train)} rows for the search "
+        f"({cv}-fold CV), {len(y_test)} held out"
+    )
+    print(
+        f"search: {rounds} rounds x {n_iter} candidates, priority {priority} "
+        f"({', '.join(_short(name) for name in space)}), at most {max_iter} epochs "
+        "per fit"
+    )
+
+    total = rounds * n_iter
+
+    def report(search, results):
+        summary = round_summaries(results, search.search_spaces_)[-1]
+        print(progress_line(summary, total), flush=True)
+
+    search = _ReportingSearch(
+        pipeline,
+        space,
+        n_iter=n_iter,
+        n_rounds=rounds,
+        cv=splitter,
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+    search.on_round = report
+    with warnings.catch_warnings():
+        # the budget caps the epochs on purpose, and the batch sizes of the
+        # space may exceed the rows of a small table (they are then clipped)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message=r"batch_size=\d+ is larger than")
+        search.fit(X_train, y_train)
+    accuracy = float(search.score(X_test, y_test))
+
+    print()
+    summaries = round_summaries(search.cv_results_, search.search_spaces_)
+    for line in rounds_table(summaries):
+        print(line)
+    print()
+    best_round = int(search.cv_results_["round"][search.best_index_])
+    print(f"best parameters (CV score {search.best_score_:.4f}, round {best_round}):")
+    for line in format_table(
+        ["  parameter", "value"],
+        [
+            [f"  {_short(name)}", _value(value, digits=6)]
+            for name, value in search.best_params_.items()
+        ],
+    )[1:]:
+        print(line)
+    print(f"held-out test accuracy: {accuracy:.4f} ({len(y_test)} rows)")
+    if out is not None:
+        paths = write_outputs(search, out)
+        print(f"wrote to {out}: {', '.join(path.name for path in paths)}")
+    return search, accuracy
