@@ -531,3 +531,28 @@ def test_write_outputs_without_matplotlib(tmp_path, monkeypatch):
     ]
     assert "matplotlib is not installed" in out.getvalue()
 
+
+# ----------------------------------------------------- the README's main job
+
+
+def _repository_file(name):
+    return os.path.join(os.path.dirname(os.path.dirname(__file__)), name)
+
+
+def test_the_readme_main_job_is_the_tune_command_of_the_console_script():
+    # .ci/run runs the README's set-up lines; here we check that the first is
+    # `sknormnet tune` and that the console script it calls is this main().
+    with open(_repository_file("README.md"), encoding="utf-8") as readme:
+        text = readme.read()
+    block = text.split("<!-- set-up commands", 1)[1].split("```bash", 1)[1]
+    commands = block.split("```", 1)[0].strip().splitlines()
+    assert len(commands) == 2
+    assert commands[0].endswith("&& sknormnet tune")
+    assert "pytest" in commands[1]
+
+    with open(_repository_file("pyproject.toml"), encoding="utf-8") as pyproject:
+        scripts = pyproject.read().split("[project.scripts]", 1)[1]
+    entry = re.search(r'^sknormnet = "([\w.]+):(\w+)"$', scripts, re.MULTILINE)
+    assert entry, "no sknormnet console script in pyproject.toml"
+    module, function = entry.groups()
+    assert getattr(importlib.import_module(module), function) is main
