@@ -6,7 +6,6 @@ import importlib
 import io
 import os
 import re
-import subprocess
 import sys
 
 import joblib
@@ -59,14 +58,6 @@ def _range(line, name):
     match = re.search(rf"{name} ([-+.\de]+)\.\.([-+.\de]+)", line)
     assert match, f"no range of {name} in {line!r}"
     return float(match.group(1)), float(match.group(2))
-
-
-def _user_environment():
-    """The environment a user would run the command in (see test_docs.py)."""
-    env = dict(os.environ)
-    env.pop("SCIPY_ARRAY_API", None)
-    env["MPLBACKEND"] = "Agg"
-    return env
 
 
 # ----------------------------------------------------------- digits, end to end
@@ -364,45 +355,16 @@ def test_the_example_of_main_runs():
     assert (results.attempted, results.failed) == (2, 0)
 
 
-def test_python_dash_m_help_in_a_subprocess():
-    result = subprocess.run(
-        [sys.executable, "-m", "sknormnet", "tune", "--help"],
-        capture_output=True,
-        text=True,
-        env=_user_environment(),
-        timeout=120,
-    )
+def test_python_dash_m_help_in_a_subprocess(run_python):
+    result = run_python("-m", "sknormnet", "tune", "--help", timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: sknormnet tune")
     assert "--max-iter EPOCHS" in result.stdout
 
 
-def test_python_dash_m_tune_in_a_subprocess(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "error::FutureWarning",
-            "-W",
-            "error::DeprecationWarning",
-            "-m",
-            "sknormnet",
-            "tune",
-            "--rounds",
-            "1",
-            "--n-iter",
-            "1",
-            "--cv",
-            "2",
-            "--max-iter",
-            "3",
-        ],
-        capture_output=True,
-        text=True,
-        env=_user_environment(),
-        cwd=tmp_path,
-        timeout=300,
-    )
+def test_python_dash_m_tune_in_a_subprocess(run_python):
+    tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
+    result = run_python("-m", "sknormnet", "tune", *tiny)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert len(ROUND_LINE.findall(result.stdout)) == 1
@@ -410,14 +372,9 @@ def test_python_dash_m_tune_in_a_subprocess(tmp_path):
     assert match and 0.0 <= float(match.group(1)) <= 1.0
 
 
-def test_bad_input_in_a_subprocess_is_one_line_without_traceback(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "sknormnet", "tune", "--csv", "no.csv", "--target", "y"],
-        capture_output=True,
-        text=True,
-        env=_user_environment(),
-        cwd=tmp_path,
-        timeout=120,
+def test_bad_input_in_a_subprocess_is_one_line_without_traceback(run_python):
+    result = run_python(
+        "-m", "sknormnet", "tune", "--csv", "no.csv", "--target", "y", timeout=120
     )
     assert result.returncode == 1
     assert result.stderr == "sknormnet: error: no such file: no.csv\n"
@@ -460,18 +417,19 @@ def test_describe_entry_falls_back_to_the_repr_without_a_support():
     assert describe_entry(Sampler()) == "Sampler()"
 
 
+# A search of three rounds of three candidates on iris, a few seconds at most.
+SMALL_SEARCH = {
+    "param_distributions": {"alpha": loguniform(1e-3, 1e3)},
+    "n_iter": 3,
+    "n_rounds": 3,
+    "cv": 3,
+    "random_state": 0,
+}
+
+
 def _small_search(**kwargs):
     X, y = load_iris(return_X_y=True)
-    search = _ReportingSearch(
-        RidgeClassifier(),
-        {"alpha": loguniform(1e-3, 1e3)},
-        n_iter=3,
-        n_rounds=3,
-        cv=3,
-        random_state=0,
-        **kwargs,
-    )
-    return search, X, y
+    return _ReportingSearch(RidgeClassifier(), **SMALL_SEARCH, **kwargs), X, y
 
 
 def test_reporting_search_reports_each_round_as_it_is_scored():
@@ -483,19 +441,8 @@ def test_reporting_search_reports_each_round_as_it_is_scored():
     search.fit(X, y)
     assert [(n, rounds) for n, rounds, _ in calls] == [(3, 1), (6, 2), (9, 3)]
     assert calls[-1][2] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    assert (
-        search.best_params_
-        == CoarseToFineSearchCV(
-            RidgeClassifier(),
-            {"alpha": loguniform(1e-3, 1e3)},
-            n_iter=3,
-            n_rounds=3,
-            cv=3,
-            random_state=0,
-        )
-        .fit(X, y)
-        .best_params_
-    )
+    plain = CoarseToFineSearchCV(RidgeClassifier(), **SMALL_SEARCH).fit(X, y)
+    assert search.best_params_ == plain.best_params_
 
 
 def test_round_summaries_and_table():

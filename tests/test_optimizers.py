@@ -9,6 +9,14 @@ from numpy.testing import assert_allclose
 from sknormnet._optimizers import SGD, Adam, Momentum, RMSprop
 from sknormnet._schedules import SCHEDULES, exponential_decay, inverse_time_decay
 
+MAKE_OPTIMIZERS = [
+    lambda p: SGD(p, 0.1),
+    lambda p: Momentum(p, 0.1, 0.9),
+    lambda p: RMSprop(p, 0.1, 0.9, 1e-8),
+    lambda p: Adam(p, 0.1, 0.9, 0.999, 1e-8),
+]
+OPTIMIZER_NAMES = ["sgd", "momentum", "rmsprop", "adam"]
+
 
 def _params_and_grad_sequence(seed=0, n_steps=4):
     rng = np.random.default_rng(seed)
@@ -89,15 +97,7 @@ def test_adam_first_step_has_size_learning_rate():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize(
-    "make_optimizer",
-    [
-        lambda p: SGD(p, 0.1),
-        lambda p: Momentum(p, 0.1, 0.9),
-        lambda p: RMSprop(p, 0.1, 0.9, 1e-8),
-        lambda p: Adam(p, 0.1, 0.9, 0.999, 1e-8),
-    ],
-)
+@pytest.mark.parametrize("make_optimizer", MAKE_OPTIMIZERS, ids=OPTIMIZER_NAMES)
 def test_updates_stay_in_place_and_in_dtype(make_optimizer, dtype):
     param = np.ones(4, dtype=dtype)
     optimizer = make_optimizer([param])
@@ -119,15 +119,7 @@ def test_zero_decay_keeps_learning_rate(name):
     assert SCHEDULES[name](0.01, 0.0, 100) == pytest.approx(0.01)
 
 
-@pytest.mark.parametrize(
-    "make_optimizer",
-    [
-        lambda p: SGD(p, 0.1),
-        lambda p: Momentum(p, 0.1, 0.9),
-        lambda p: RMSprop(p, 0.1, 0.9, 1e-8),
-        lambda p: Adam(p, 0.1, 0.9, 0.999, 1e-8),
-    ],
-)
+@pytest.mark.parametrize("make_optimizer", MAKE_OPTIMIZERS, ids=OPTIMIZER_NAMES)
 def test_non_contiguous_parameters_are_rejected(make_optimizer):
     # An update of a copy would be silently lost.
     param = np.ones((4, 6))[:, ::2]
