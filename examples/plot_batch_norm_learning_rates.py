@@ -20,7 +20,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.stats import loguniform
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -28,6 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknormnet import MLPBatchNormClassifier
+from sknormnet.distributions import loguniform, loguniform_int
 
 digits = load_digits(as_frame=True)
 X_train, X_val, y_train, y_val = train_test_split(
@@ -115,7 +115,7 @@ rng = np.random.RandomState(0)
 configurations = pd.DataFrame(
     {
         "learning_rate": loguniform(1e-4, 1).rvs(12, random_state=rng),
-        "n_units": np.rint(loguniform(16, 128).rvs(12, random_state=rng)).astype(int),
+        "n_units": loguniform_int(16, 128).rvs(12, random_state=rng),
     }
 )
 

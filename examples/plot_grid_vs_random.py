@@ -21,7 +21,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.stats import loguniform
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, StratifiedKFold
@@ -29,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknormnet import MLPBatchNormClassifier
+from sknormnet.distributions import loguniform
 
 X, y = load_digits(return_X_y=True, as_frame=True)
 
