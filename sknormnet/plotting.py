@@ -103,12 +103,13 @@ class _Panel:
     a category axis, or the values of a numeric list.
     """
 
-    def __init__(self, label, x, scale, spans, categories=None):
+    def __init__(self, label, x, scale, spans, categories=None, integer=False):
         self.label = label
         self.x = x
         self.scale = scale
         self.spans = spans
         self.categories = categories
+        self.integer = integer
 
 
 def _panels_for(name, values, present, entries):
@@ -149,6 +150,7 @@ def _panels_for(name, values, present, entries):
                     else None
                     for e in entries
                 ],
+                integer=True,
             ),
         ]
 
@@ -175,7 +177,39 @@ def _panels_for(name, values, present, entries):
         ticks = first.values
     elif first is not None and not hasattr(first, "rvs"):
         ticks = list(first)
-    return [_Panel(label, x, scale, [_span(e, scale) for e in entries], ticks)]
+    spans = [_span(e, scale) for e in entries]
+    integer = isinstance(first, loguniform_int) or (
+        isinstance(first, quantile_window) and isinstance(first.dist, loguniform_int)
+    )
+    return [_Panel(label, x, scale, spans, ticks, integer=integer)]
+
+
+def _wrapped(label, width=32):
+    """A long ``step__parameter`` label broken after its last ``__``."""
+    if len(label) <= width or "__" not in label:
+        return label
+    prefix, _, rest = label.rpartition("__")
+    return f"{prefix}__\n{rest}"
+
+
+def _format_log_axis(ax, integer):
+    """Readable ticks on a log x axis.
+
+    Integers (layer widths, ``loguniform_int``) are ticked at powers of two
+    with plain labels; other values at powers of ten, with the minor ticks'
+    labels (2, 3, 5, ... times a power), which crowd a narrow panel, shown
+    only when the axis spans less than a decade.
+    """
+    from matplotlib import ticker
+
+    if integer:
+        ax.xaxis.set_major_locator(ticker.LogLocator(base=2))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        return
+    low, high = ax.get_xlim()
+    if low > 0 and high / low >= 10:
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
@@ -348,11 +382,15 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
         if panel.scale == "category":
             ax.set_xticks(range(len(panel.categories)))
             ax.set_xticklabels([str(c) for c in panel.categories])
+            # The rounds sit side by side around each category's tick.
+            ax.set_xlim(-0.5, len(panel.categories) - 0.5)
         elif panel.categories is not None:  # a numeric list: one tick per value
             ax.set_xticks([float(c) for c in panel.categories])
             ax.set_xticklabels([str(c) for c in panel.categories])
             ax.minorticks_off()
-        ax.set_xlabel(panel.label)
+        elif panel.scale in ("log", "one_minus"):
+            _format_log_axis(ax, panel.integer)
+        ax.set_xlabel(_wrapped(panel.label))
     axes[0].set_ylabel(f"mean test {metric}")
     axes[0].legend(fontsize="small")
     return fig, np.asarray(axes)

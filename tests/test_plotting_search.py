@@ -3,10 +3,13 @@ import sys
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib import ticker
 from numpy.testing import assert_allclose
 from scipy import stats
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import RandomizedSearchCV
+from sklearn.pipeline import Pipeline
 
 from sknormnet.distributions import (
     layer_sizes,
@@ -185,3 +188,37 @@ def test_missing_matplotlib_is_explained(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         _import_pyplot()
+
+
+def test_ticks_stay_readable(search):
+    fig, axes = plot_search(search)
+    fig.canvas.draw()
+    panels = _by_label(axes)
+    # widths are integers: plain labels at powers of two, no minor labels
+    widths = panels["sizes: mean units per layer"]
+    labels = [t.get_text() for t in widths.get_xticklabels() if t.get_text()]
+    assert labels and all(label.isdigit() for label in labels)
+    assert {int(label) for label in labels} <= {2**k for k in range(12)}
+    assert isinstance(widths.xaxis.get_minor_locator(), ticker.NullLocator)
+    # a continuous log axis over decades labels the decades only
+    assert isinstance(panels["lr"].xaxis.get_minor_formatter(), ticker.NullFormatter)
+    # a category axis keeps its categories, with room for the rounds around them
+    assert panels["act"].get_xlim() == (-0.5, 2.5)
+    assert panels["sizes: number of layers"].get_xlim()[0] == -0.5
+
+
+@pytest.mark.parametrize(
+    "step, label",
+    [
+        ("ridge", "ridge__alpha"),
+        ("standardized_ridge_classifier", "standardized_ridge_classifier__\nalpha"),
+    ],
+)
+def test_long_pipeline_names_wrap_after_the_step(step, label):
+    X, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
+    pipeline = Pipeline([(step, RidgeClassifier())])
+    search = CoarseToFineSearchCV(
+        pipeline, {f"{step}__alpha": loguniform(1e-3, 1e3)}, n_iter=2, cv=2
+    ).fit(X, y)
+    _, axes = plot_search(search)
+    assert axes[0].get_xlabel() == label
