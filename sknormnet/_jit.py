@@ -51,4 +51,18 @@ def _cache_outside_the_package():
 
 _cache_outside_the_package()
 
-kernel = njit(cache=True, nogil=True, error_model="numpy")
+_OPTIONS = {"nogil": True, "error_model": "numpy"}
+
+
+def kernel(function):
+    """Compile ``function`` with numba, cached on disk where a cache directory
+    is writable.
+
+    Where none is (a read-only package and home directory), numba refuses to
+    cache; the kernel is then compiled anew in each process rather than
+    making sknormnet fail at import.
+    """
+    try:
+        return njit(cache=True, **_OPTIONS)(function)
+    except RuntimeError:
+        return njit(**_OPTIONS)(function)

@@ -3,10 +3,13 @@
 import os
 
 import pytest
+from numba import njit
+from numba.core import caching
 from numba.core.registry import CPUDispatcher
 
 import sknormnet
 from sknormnet import _activations, _layers, _network, _optimizers
+from sknormnet._jit import kernel
 
 KERNELS = [
     (module.__name__, name, value)
@@ -36,3 +39,16 @@ def test_kernels_are_cached_outside_the_package(kernel):
         assert cache_path.startswith(os.path.abspath(user_directory))
     else:
         assert os.path.commonpath([cache_path, PACKAGE_DIRECTORY]) != PACKAGE_DIRECTORY
+
+
+def _double(x):
+    return 2 * x
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    # numba raises at decoration when no locator finds a writable directory.
+    implementation = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+    monkeypatch.setattr(implementation, "_locator_classes", [])
+    with pytest.raises(RuntimeError, match="no locator"):
+        njit(cache=True)(_double)
+    assert kernel(_double)(21) == 42
