@@ -120,14 +120,9 @@ fig, (ax_plane, ax_score) = plt.subplots(1, 2, figsize=(10, 4.6), layout="constr
 styles = {"grid": ("s", "tab:blue"), "random": ("o", "tab:orange")}
 for name, frame in results.items():
     marker, color = styles[name]
+    points = {"marker": marker, "color": color, "s": 50, "alpha": 0.8}
     ax_plane.scatter(
-        frame["learning_rate_init"],
-        frame["epsilon"],
-        marker=marker,
-        color=color,
-        s=50,
-        alpha=0.8,
-        label=name,
+        frame["learning_rate_init"], frame["epsilon"], label=name, **points
     )
     # the learning rates tried, as ticks along the bottom of the plane
     ax_plane.plot(
@@ -140,11 +135,8 @@ for name, frame in results.items():
     ax_score.scatter(
         frame["learning_rate_init"],
         frame["score"],
-        marker=marker,
-        color=color,
-        s=50,
-        alpha=0.8,
         label=f"{name}: {frame['learning_rate_init'].nunique()} learning rates",
+        **points,
     )
 for ax in (ax_plane, ax_score):
     ax.set_xscale("log")

@@ -119,15 +119,22 @@ space = {
     "learning_rate_init": loguniform(1e-3, 1e-1),
     "hidden_layer_sizes": layer_sizes(n_layers=[1, 2], n_units=loguniform_int(32, 128)),
 }
-caviar = RandomizedSearchCV(
-    MLPBatchNormClassifier(max_iter=10, random_state=0),
-    space,
-    n_iter=6,
-    cv=validation_fold,
-    refit=False,
-    n_jobs=2,
-    random_state=0,
-).fit(X_all, y_all)
+
+
+def caviar_search(**parallelism):
+    """Six random candidates, each scored on the fixed validation rows."""
+    return RandomizedSearchCV(
+        MLPBatchNormClassifier(max_iter=10, random_state=0),
+        space,
+        n_iter=6,
+        cv=validation_fold,
+        refit=False,
+        random_state=0,
+        **parallelism,
+    )
+
+
+caviar = caviar_search(n_jobs=2).fit(X_all, y_all)
 
 results = pd.DataFrame(caviar.cv_results_)
 print(
@@ -161,14 +168,7 @@ if Client is not None:
         Client(cluster),
         parallel_config(backend="dask"),
     ):
-        caviar_dask = RandomizedSearchCV(
-            MLPBatchNormClassifier(max_iter=10, random_state=0),
-            space,
-            n_iter=6,
-            cv=validation_fold,
-            refit=False,
-            random_state=0,
-        ).fit(X_all, y_all)
+        caviar_dask = caviar_search().fit(X_all, y_all)
     same = np.allclose(
         caviar_dask.cv_results_["mean_test_score"],
         caviar.cv_results_["mean_test_score"],
