@@ -73,6 +73,15 @@ def batch_bounds(n_samples, batch_size):
 
 # ------------------------------------------------------------- contenders
 
+# The same training set-up for sknormnet and scikit-learn's MLPClassifier.
+MLP_HYPERPARAMETERS = {
+    "solver": "adam",
+    "learning_rate_init": LEARNING_RATE,
+    "batch_size": BATCH_SIZE,
+    "shuffle": True,
+    "random_state": 0,
+}
+
 
 class Ours:
     key = "ours"
@@ -80,14 +89,7 @@ class Ours:
 
     def __init__(self, X, y):
         self.X, self.y = X, y
-        self.model = MLPBatchNormClassifier(
-            HIDDEN_LAYER_SIZES,
-            solver="adam",
-            learning_rate_init=LEARNING_RATE,
-            batch_size=BATCH_SIZE,
-            shuffle=True,
-            random_state=0,
-        )
+        self.model = MLPBatchNormClassifier(HIDDEN_LAYER_SIZES, **MLP_HYPERPARAMETERS)
 
     def warm_up(self):
         self.model.partial_fit(self.X, self.y, classes=np.unique(self.y))
@@ -176,14 +178,7 @@ class SklearnMLP:
 
     def __init__(self, X, y):
         self.X, self.y = X, y
-        self.model = MLPClassifier(
-            HIDDEN_LAYER_SIZES,
-            solver="adam",
-            learning_rate_init=LEARNING_RATE,
-            batch_size=BATCH_SIZE,
-            shuffle=True,
-            random_state=0,
-        )
+        self.model = MLPClassifier(HIDDEN_LAYER_SIZES, **MLP_HYPERPARAMETERS)
 
     def _partial_fit(self, **kwargs):
         with warnings.catch_warnings():
@@ -331,14 +326,7 @@ def test_accuracy(X, y, n_epochs):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=0
     )
-    model = MLPBatchNormClassifier(
-        HIDDEN_LAYER_SIZES,
-        solver="adam",
-        learning_rate_init=LEARNING_RATE,
-        batch_size=BATCH_SIZE,
-        shuffle=True,
-        random_state=0,
-    )
+    model = MLPBatchNormClassifier(HIDDEN_LAYER_SIZES, **MLP_HYPERPARAMETERS)
     classes = np.unique(y)
     for _ in range(n_epochs):
         model.partial_fit(X_train, y_train, classes=classes)
