@@ -77,6 +77,14 @@ def load_average():
         return None
 
 
+def print_final_load():
+    """The load average after the run, to judge the run's noise against the
+    load printed at its start."""
+    load = load_average()
+    if load is not None:
+        print(f"load at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
 def print_machine():
     """Print the CPU, the library versions and the thread pools."""
     usable = (

@@ -30,9 +30,9 @@ from _common import (
     LEARNING_RATE,
     N_CLASSES,
     N_FEATURES,
-    load_average,
     make_workload,
     median,
+    print_final_load,
     print_machine,
     selected_dtypes,
     timed,
@@ -236,9 +236,7 @@ def main():
     print("Summary:")
     for dtype_name, what, value, mark in summary:
         print(f"  {dtype_name}  {what:<34} {value:8.2f}  {mark}")
-    load = load_average()
-    if load is not None:
-        print(f"load at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print_final_load()
 
 
 if __name__ == "__main__":

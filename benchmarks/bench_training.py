@@ -33,10 +33,10 @@ from _common import (
     BATCH_SIZE,
     HIDDEN_LAYER_SIZES,
     LEARNING_RATE,
-    load_average,
     make_workload,
     median,
     numpy_blas_threads,
+    print_final_load,
     print_machine,
     selected_dtypes,
     timed,
@@ -587,9 +587,7 @@ def main():
                 f"({best_ratio:5.2f}x)  {target_text:<8} {mark}"
             )
         print(f"  {dtype_name}  sknormnet test accuracy {accuracy:.4f}")
-    load = load_average()
-    if load is not None:
-        print(f"load at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print_final_load()
 
 
 if __name__ == "__main__":
