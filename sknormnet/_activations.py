@@ -100,6 +100,15 @@ def activation_derivative(output, code, one):
     return one
 
 
+@kernel
+def row_maximum(z, row):
+    """The largest entry of ``z[row]``, the shift that keeps ``exp`` finite."""
+    largest = z[row, 0]
+    for column in range(1, z.shape[1]):
+        largest = max(largest, z[row, column])
+    return largest
+
+
 def log_softmax(z):
     """Return ``log(softmax(z))`` row by row, finite for any finite ``z``.
 
@@ -174,9 +183,7 @@ def softmax(z):
 def _subtract_row_maxima(z):
     n_samples, n_classes = z.shape
     for row in range(n_samples):
-        largest = z[row, 0]
-        for column in range(1, n_classes):
-            largest = max(largest, z[row, column])
+        largest = row_maximum(z, row)
         for column in range(n_classes):
             z[row, column] -= largest
 
@@ -197,9 +204,7 @@ def _normalize_rows(z, one):
 def _log_softmax_rows(z, one, out):
     n_samples, n_classes = z.shape
     for row in range(n_samples):
-        largest = z[row, 0]
-        for column in range(1, n_classes):
-            largest = max(largest, z[row, column])
+        largest = row_maximum(z, row)
         total = one - one
         for column in range(n_classes):
             total += np.exp(z[row, column] - largest)

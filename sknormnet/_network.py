@@ -2,12 +2,13 @@
 
 All trainable arrays (weights first, then biases, gammas and betas) are views of
 one flat parameter vector, and their gradients views of one flat gradient
-vector, so that an optimizer updates the whole network in a few passes over
-memory instead of a few passes per array.
+vector, so that an optimizer updates the whole network in one pass over memory
+instead of passes per array.
 """
 
 import numpy as np
 
+from ._activations import row_maximum
 from ._jit import kernel
 from ._layers import Activation, BatchNorm, Dense
 
@@ -22,9 +23,7 @@ def _softmax_cross_entropy(logits, y_codes, row_weights):
     n_samples, n_classes = logits.shape
     weighted_loss = 0.0
     for row in range(n_samples):
-        largest = logits[row, 0]
-        for column in range(1, n_classes):
-            largest = max(largest, logits[row, column])
+        largest = row_maximum(logits, row)
         true_class = y_codes[row]
         # -log(softmax) = log(sum(exp(shifted))) - shifted true logit
         loss = largest - logits[row, true_class]
@@ -178,7 +177,6 @@ class Network:
                 )
             else:
                 self.layers.append(Activation(activation))
-        self._penalty_buffer = None
 
     def forward(self, X, training=True):
         """Logits of ``X``: batch statistics in training, running ones otherwise."""
