@@ -164,3 +164,10 @@ def test_dense_backward_gradients():
     assert_allclose(layer.bias_grad, upstream.sum(axis=0))
     assert_allclose(dX, upstream @ W.T)
     assert layer.backward(upstream, input_grad=False) is None
+
+
+def test_batch_norm_rejects_a_batch_of_one_row():
+    # the batch variance of one row is undefined (and the kernel needs n >= 2)
+    layer = _batch_norm(3)
+    with pytest.raises(ValueError, match="at least 2 rows per batch; got 1"):
+        layer.forward(np.ones((1, 3)), training=True)
