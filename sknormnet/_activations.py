@@ -28,8 +28,14 @@ def _logistic(z):
     return expit(z, out=z)
 
 
-# Codes of the activations inside the compiled batch-norm kernels.
-ACTIVATION_CODES = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3}
+# Codes of the activations inside the compiled kernels.
+IDENTITY, RELU, TANH, LOGISTIC = range(4)
+ACTIVATION_CODES = {
+    "identity": IDENTITY,
+    "relu": RELU,
+    "tanh": TANH,
+    "logistic": LOGISTIC,
+}
 
 ACTIVATIONS = {
     "identity": _identity,
@@ -78,12 +84,12 @@ ACTIVATION_BACKWARDS = {
 @kernel
 def activate(value, code, one):
     """The activation of code ``code`` (see ACTIVATION_CODES) at a scalar."""
-    if code == 1:
+    if code == RELU:
         # ``value < 0`` is False for NaN, which is kept, as np.maximum does.
         return value - value if value < 0 else value
-    if code == 2:
+    if code == TANH:
         return np.tanh(value)
-    if code == 3:
+    if code == LOGISTIC:
         return one / (one + np.exp(-value))
     return value
 
@@ -91,11 +97,11 @@ def activate(value, code, one):
 @kernel
 def activation_derivative(output, code, one):
     """Its derivative, from the activation's ``output`` as above."""
-    if code == 1:
+    if code == RELU:
         return one if output > 0 else one - one
-    if code == 2:
+    if code == TANH:
         return one - output * output
-    if code == 3:
+    if code == LOGISTIC:
         return output * (one - output)
     return one
 

@@ -15,12 +15,11 @@ from ._activations import (
     ACTIVATION_BACKWARDS,
     ACTIVATION_CODES,
     ACTIVATIONS,
+    RELU,
     activate,
     activation_derivative,
 )
 from ._jit import kernel
-
-RELU = ACTIVATION_CODES["relu"]
 
 
 def reusable(buffer, shape, dtype):
