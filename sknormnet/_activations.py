@@ -116,16 +116,19 @@ def row_maximum(z, row):
 
 
 def log_softmax(z):
-    """Return ``log(softmax(z))`` row by row, finite for any finite ``z``.
+    """Overwrite logits ``z`` with ``log(softmax(z))`` row by row; return it.
+
+    Finite for any finite ``z``: each row is shifted by its maximum first.
 
     Parameters
     ----------
     z : ndarray of shape (n_samples, n_classes)
-        Logits; left unchanged.
+        Logits, overwritten.
 
     Returns
     -------
     log_proba : ndarray of shape (n_samples, n_classes)
+        The same array as ``z``.
 
     Examples
     --------
@@ -133,22 +136,6 @@ def log_softmax(z):
     >>> from sknormnet._activations import log_softmax
     >>> log_softmax(np.array([[0.0, 1000.0]])).round(3)
     array([[-1000.,     0.]])
-    """
-    log_proba = np.empty_like(z)
-    _log_softmax_rows(z, z.dtype.type(1), log_proba)
-    return log_proba
-
-
-def log_softmax_in_place(z):
-    """Overwrite logits ``z`` with ``log(softmax(z))``, row by row; return it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sknormnet._activations import log_softmax_in_place
-    >>> z = np.array([[0.0, np.log(3.0)]])
-    >>> log_softmax_in_place(z) is z, np.exp(z)
-    (True, array([[0.25, 0.75]]))
     """
     # Each row is read in full before it is written, so in place is safe.
     _log_softmax_rows(z, z.dtype.type(1), z)

@@ -29,7 +29,6 @@ from sklearn.utils.validation import (
 from ._activations import (
     add_bias_and_activate,
     log_softmax,
-    log_softmax_in_place,
     softmax,
 )
 from ._layers import matmul_into
@@ -896,7 +895,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------ monitoring an epoch
 
     def _record_validation(self, X_val, y_val, sample_weight_val):
-        log_proba = log_softmax(self._logits(X_val))
+        log_proba = self._logits(X_val, finish=log_softmax)
         codes = np.searchsorted(self.classes_, y_val)
         sample_losses = -log_proba[np.arange(codes.size), codes]
         val_loss = float(np.average(sample_losses, weights=sample_weight_val))
@@ -1046,7 +1045,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Finite for any finite input.
         """
-        return self._logits(self._validated_input(X), finish=log_softmax_in_place)
+        return self._logits(self._validated_input(X), finish=log_softmax)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
