@@ -54,15 +54,36 @@ _cache_outside_the_package()
 _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
-def kernel(function):
+def kernel(function=None, *, inline=False, reorder_sums=False):
     """Compile ``function`` with numba, cached on disk where a cache directory
     is writable.
 
     Where none is (a read-only package and home directory), numba refuses to
     cache; the kernel is then compiled anew in each process rather than
     making sknormnet fail at import.
+
+    Parameters
+    ----------
+    function : callable
+    inline : bool, default=False
+        Inline the function into the kernels that call it (numba's
+        ``inline="always"``), so that a loop calling it still vectorizes.
+    reorder_sums : bool, default=False
+        Let the compiler reassociate floating-point additions, which it needs
+        to vectorize a running sum such as ``sum(w**2)``: a sequential sum
+        waits for each addition before the next. Only for kernels whose
+        results do not depend on the order of a sum beyond rounding.
     """
+    if function is None:
+        return lambda function: kernel(
+            function, inline=inline, reorder_sums=reorder_sums
+        )
+    options = dict(_OPTIONS)
+    if inline:
+        options["inline"] = "always"
+    if reorder_sums:
+        options["fastmath"] = {"reassoc"}
     try:
-        return njit(cache=True, **_OPTIONS)(function)
+        return njit(cache=True, **options)(function)
     except RuntimeError:
-        return njit(**_OPTIONS)(function)
+        return njit(**options)(function)

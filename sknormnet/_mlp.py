@@ -1,6 +1,7 @@
 """The batch-normalized softmax multilayer perceptron classifier."""
 
 import copy
+import math
 import signal
 import threading
 import time
@@ -803,9 +804,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     ):
         """Train one epoch; return True if it was cut short by an interrupt."""
         learning_rate = self._current_learning_rate()
-        self._optimizer.learning_rate = learning_rate
-        params, grads = [network.flat_params], [network.flat_grads]
-        snapshot = self._state_snapshot()
+        optimizer = self._optimizer
+        optimizer.learning_rate = learning_rate
+        snapshot = self._epoch_snapshot()
 
         n_samples = y_codes.size
         order = (
@@ -836,12 +837,11 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     batch_weight = rows.size if weights is None else weights.sum()
                     if batch_weight <= 0:
                         continue
-                    loss = network.loss_and_gradient(
-                        X_batch, y_codes[rows], weights, self.alpha
+                    loss = network.train_step(
+                        X_batch, y_codes[rows], weights, self.alpha, optimizer
                     )
-                    if not np.isfinite(loss):
+                    if not math.isfinite(loss):
                         self._diverged(snapshot, learning_rate)
-                    self._optimizer.update_params(params, grads)
                     epoch_loss += loss * batch_weight
                     epoch_weight += batch_weight
                     self.t_ += rows.size
@@ -850,7 +850,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         except KeyboardInterrupt:
             # Stopped in the middle of a batch: the epoch's start is the last
             # consistent state.
-            self._restore_state(snapshot)
+            self._restore_epoch(snapshot)
             raise
         # The last update of the epoch has not been through a loss yet.
         if not np.isfinite(network.flat_params).all():
@@ -862,8 +862,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return interrupt.requested
 
     def _diverged(self, snapshot, learning_rate):
-        """Put back the weights of the epoch's start and raise."""
-        self._restore_state(snapshot)
+        """Put back the weights and moments of the epoch's start and raise."""
+        self._restore_epoch(snapshot)
         raise ValueError(
             f"learning_rate_init={self.learning_rate_init} made the training "
             f"loss non-finite at epoch {len(self.loss_curve_) + 1} (learning "
@@ -886,6 +886,17 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
 
     def _state_snapshot(self):
         return [array.copy() for array in self._state_arrays()]
+
+    def _epoch_snapshot(self):
+        """The trained arrays and the optimizer at an epoch's start: the
+        optimizer's moments take in every batch's gradient, a non-finite one
+        included."""
+        return self._state_snapshot(), copy.deepcopy(self._optimizer)
+
+    def _restore_epoch(self, snapshot):
+        state, optimizer = snapshot
+        self._restore_state(state)
+        self._optimizer = optimizer
 
     def _restore_state(self, snapshot):
         # Copy into the existing arrays: the optimizer refers to them.

@@ -148,6 +148,7 @@ class Network:
         gamma_grads = [next(grads) for _ in gammas]
         beta_grads = [next(grads) for _ in betas]
         self.n_weights = sum(w.size for w in coefs)
+        self._row_weights = None
 
         self.layers = []
         for index in range(len(coefs)):
@@ -204,11 +205,43 @@ class Network:
         -------
         loss : float
         """
+        cross_entropy, total_weight = self._backpropagate(X, y_codes, sample_weight)
+        penalty = 0.0
+        if alpha:
+            weights = self.flat_params[: self.n_weights]
+            scale = alpha / total_weight
+            penalty = 0.5 * scale * float(np.dot(weights, weights))
+            _add_scaled(
+                self.flat_grads[: self.n_weights], weights, weights.dtype.type(scale)
+            )
+        return cross_entropy + penalty
+
+    def train_step(self, X, y_codes, sample_weight, alpha, optimizer):
+        """One step of ``optimizer`` on one batch; return the batch loss at the
+        parameters before the step.
+
+        The same as :meth:`loss_and_gradient` followed by
+        ``optimizer.update_params``, except that the L2 penalty's gradient
+        and value come out of the optimizer's pass over the parameters (see
+        its ``decay``) rather than from two passes of their own, and that
+        ``flat_grads`` is left without the penalty's gradient.
+        """
+        cross_entropy, total_weight = self._backpropagate(X, y_codes, sample_weight)
+        scale = alpha / total_weight
+        squares = optimizer.update_params(
+            [self.flat_params], [self.flat_grads], scale, self.n_weights
+        )
+        return cross_entropy + 0.5 * scale * squares
+
+    def _backpropagate(self, X, y_codes, sample_weight):
+        """Fill ``flat_grads`` with the gradient of the (weighted) mean
+        cross-entropy; return that cross-entropy and the batch's total
+        weight."""
         logits = self.forward(X, training=True)
         n_samples = y_codes.size
         if sample_weight is None:
             total_weight = n_samples
-            row_weights = np.full(n_samples, 1.0 / n_samples, dtype=logits.dtype)
+            row_weights = self._uniform_row_weights(n_samples, logits.dtype)
         else:
             total_weight = sample_weight.sum()
             row_weights = (sample_weight / total_weight).astype(logits.dtype)
@@ -223,13 +256,11 @@ class Network:
                 layer.backward(delta, input_grad=False)
             else:
                 delta = layer.backward(delta)
+        return float(cross_entropy), total_weight
 
-        penalty = 0.0
-        if alpha:
-            weights = self.flat_params[: self.n_weights]
-            scale = alpha / total_weight
-            penalty = 0.5 * scale * float(np.dot(weights, weights))
-            _add_scaled(
-                self.flat_grads[: self.n_weights], weights, weights.dtype.type(scale)
-            )
-        return float(cross_entropy) + penalty
+    def _uniform_row_weights(self, n_samples, dtype):
+        """``1 / n_samples`` per row, kept from one batch to the next."""
+        weights = self._row_weights
+        if weights is None or weights.size != n_samples or weights.dtype != dtype:
+            weights = self._row_weights = np.full(n_samples, 1.0 / n_samples, dtype)
+        return weights

@@ -91,6 +91,38 @@ def test_loss_is_cross_entropy_plus_l2_penalty():
     assert loss == pytest.approx(cross_entropy + penalty, rel=1e-10)
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_train_step_is_loss_and_gradient_then_a_penalized_update(solver, weighted):
+    # train_step folds the L2 penalty into the optimizer's pass; the result
+    # must be the separate gradient-then-update it replaces.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(20, 4))
+    y = np.arange(20) % 3
+    sample_weight = rng.uniform(0.2, 3, size=20) if weighted else None
+    models = [
+        _quiet_fit(
+            MLPBatchNormClassifier(
+                (6, 5), solver=solver, alpha=0.4, max_iter=2, random_state=0
+            ),
+            X,
+            y,
+        )
+        for _ in range(2)
+    ]
+    separate, folded = (model._network() for model in models)
+
+    loss = separate.loss_and_gradient(X, y, sample_weight, 0.4)
+    models[0]._optimizer.update_params([separate.flat_params], [separate.flat_grads])
+    folded_loss = folded.train_step(X, y, sample_weight, 0.4, models[1]._optimizer)
+
+    assert folded_loss == pytest.approx(loss, rel=1e-12)
+    assert_allclose(folded.flat_params, separate.flat_params, rtol=1e-12, atol=1e-15)
+    for name in ("coefs_", "gammas_", "running_means_", "running_vars_"):
+        for got, want in zip(getattr(models[1], name), getattr(models[0], name)):
+            assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
 def test_fitted_attributes_shapes(small_multiclass):
     X, y = small_multiclass
     model = _quiet_fit(MLPBatchNormClassifier((7, 5), max_iter=3), X, y)
@@ -432,6 +464,34 @@ def test_diverging_training_raises_and_keeps_finite_weights(small_multiclass):
         assert np.all(np.isfinite(array))
     with pytest.raises(ValueError, match="Lower learning_rate_init"):
         model.fit(X * 1e3, y)
+
+
+def test_divergence_restores_the_optimizer_moments(small_multiclass):
+    # The moments take in every batch's gradient before the loss is checked;
+    # after the error they must be those of the epoch's start, so that
+    # training resumes at a lower learning rate as if the epoch never ran.
+    X, y = small_multiclass
+    X = X * 1e3
+    model = MLPBatchNormClassifier(
+        (8, 8),
+        activation="identity",
+        batch_norm=False,
+        solver="momentum",
+        learning_rate_init=1e-6,
+        batch_size=16,
+        random_state=0,
+    )
+    model.partial_fit(X, y, classes=[0, 1, 2])
+    velocities = [v.copy() for v in model._optimizer.velocities]
+    assert any(np.any(v != 0) for v in velocities)
+    model.set_params(learning_rate_init=1e8)
+    with pytest.raises(ValueError, match="non-finite at epoch 2"):
+        model.partial_fit(X, y)
+    for got, want in zip(model._optimizer.velocities, velocities):
+        assert_array_equal(got, want)
+    model.set_params(learning_rate_init=1e-6)
+    model.partial_fit(X, y)
+    assert all(np.isfinite(array).all() for array in model._state_arrays())
 
 
 def test_divergence_in_the_last_update_of_an_epoch_is_caught(small_multiclass):

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from sknormnet._optimizers import SGD, Adam, Momentum, RMSprop
 from sknormnet._schedules import SCHEDULES, exponential_decay, inverse_time_decay
@@ -140,3 +140,53 @@ def test_adam_in_float32_follows_float64():
             optimizer.update_params([param], [grad.astype(dtype)])
         results.append(param)
     assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make_optimizer", MAKE_OPTIMIZERS, ids=OPTIMIZER_NAMES)
+def test_decay_adds_the_l2_gradient_to_the_leading_entries(make_optimizer, dtype):
+    params, grad_steps = _params_and_grad_sequence(seed=3)
+    params = [p.astype(dtype) for p in params]
+    expected = [p.copy() for p in params]
+    folded, reference = make_optimizer(params), make_optimizer(expected)
+    decay, n_decayed = 0.7, 4
+    for grads in grad_steps:
+        grads = [g.astype(dtype) for g in grads]
+        decayed = [p.ravel()[:n_decayed] for p in expected]
+        want_squares = sum(float(np.sum(w.astype(np.float64) ** 2)) for w in decayed)
+        penalized = []
+        for w, g in zip(decayed, grads):
+            g = g.copy()
+            g.ravel()[:n_decayed] += dtype(decay) * w
+            penalized.append(g)
+        reference.update_params(expected, penalized)
+        squares = folded.update_params(params, grads, decay, n_decayed)
+        assert squares == pytest.approx(want_squares, rel=1e-6)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for got, want in zip(params, expected):
+        assert got.dtype == dtype
+        assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("make_optimizer", MAKE_OPTIMIZERS, ids=OPTIMIZER_NAMES)
+def test_decay_without_a_count_applies_to_every_entry(make_optimizer):
+    params, grad_steps = _params_and_grad_sequence(seed=4, n_steps=1)
+    expected = [p.copy() for p in params]
+    squares = make_optimizer(params).update_params(params, grad_steps[0], 0.5)
+    penalized = [g + 0.5 * w for g, w in zip(grad_steps[0], expected)]
+    want_squares = sum(float(np.sum(w**2)) for w in expected)
+    make_optimizer(expected).update_params(expected, penalized)
+    assert squares == pytest.approx(want_squares)
+    for got, want in zip(params, expected):
+        assert_allclose(got, want)
+
+
+@pytest.mark.parametrize("make_optimizer", MAKE_OPTIMIZERS, ids=OPTIMIZER_NAMES)
+def test_zero_decay_is_the_plain_update_and_reports_no_squares(make_optimizer):
+    params, grad_steps = _params_and_grad_sequence(seed=5, n_steps=1)
+    expected = [p.copy() for p in params]
+    squares = make_optimizer(params).update_params(params, grad_steps[0], 0.0, 3)
+    make_optimizer(expected).update_params(expected, grad_steps[0])
+    assert squares == 0.0
+    for got, want in zip(params, expected):
+        assert_array_equal(got, want)
