@@ -137,8 +137,10 @@ def log_softmax(z):
     >>> log_softmax(np.array([[0.0, 1000.0]])).round(3)
     array([[-1000.,     0.]])
     """
-    # Each row is read in full before it is written, so in place is safe.
-    _log_softmax_rows(z, z.dtype.type(1), z)
+    _subtract_row_maxima(z)
+    # NumPy's vectorized exp, into a scratch array: z still has to give
+    # z - log(sum(exp(z))).
+    _subtract_log_row_sums(z, np.exp(z))
     return z
 
 
@@ -194,16 +196,15 @@ def _normalize_rows(z, one):
 
 
 @kernel
-def _log_softmax_rows(z, one, out):
+def _subtract_log_row_sums(z, exponentials):
     n_samples, n_classes = z.shape
     for row in range(n_samples):
-        largest = row_maximum(z, row)
-        total = one - one
+        total = exponentials[row, 0] - exponentials[row, 0]
         for column in range(n_classes):
-            total += np.exp(z[row, column] - largest)
+            total += exponentials[row, column]
         log_total = np.log(total)
         for column in range(n_classes):
-            out[row, column] = (z[row, column] - largest) - log_total
+            z[row, column] -= log_total
 
 
 def add_bias_and_activate(z, bias, name):
