@@ -5,7 +5,6 @@ because the training loop reuses one buffer per layer and batch.
 """
 
 import numpy as np
-from scipy.special import expit
 
 from ._jit import kernel
 
@@ -25,7 +24,14 @@ def _tanh(z):
 
 
 def _logistic(z):
-    return expit(z, out=z)
+    # 1 / (1 + exp(-z)) with NumPy's vectorized exp: several times faster than
+    # scipy's expit. exp(-z) overflows to inf for very negative z, which gives
+    # the exact limit 0.
+    with np.errstate(over="ignore"):
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+    z += 1
+    return np.reciprocal(z, out=z)
 
 
 # Codes of the activations inside the compiled kernels.
@@ -81,16 +87,34 @@ ACTIVATION_BACKWARDS = {
 }
 
 
+# The kernels apply relu and the identity themselves. Tanh and logistic are
+# left to NumPy's vectorized functions after the kernel: a compiled loop calls
+# the scalar tanh and exp, 10 to 80 times slower than a pass of NumPy's.
+_FUSED = ("identity", "relu")
+
+
+def kernel_activation(name):
+    """The code of the activation a kernel applies for activation ``name``:
+    its own for identity and relu, the identity's for the others, which
+    :func:`finish_activation` applies after the kernel."""
+    return ACTIVATION_CODES[name] if name in _FUSED else IDENTITY
+
+
+def finish_activation(z, name):
+    """Apply, in place, the part of activation ``name`` that a kernel given
+    ``kernel_activation(name)`` left out; return ``z``."""
+    if name not in _FUSED:
+        ACTIVATIONS[name](z)
+    return z
+
+
 @kernel
 def activate(value, code, one):
-    """The activation of code ``code`` (see ACTIVATION_CODES) at a scalar."""
+    """Relu at a scalar when ``code`` is RELU, else the identity (see
+    kernel_activation)."""
     if code == RELU:
         # ``value < 0`` is False for NaN, which is kept, as np.maximum does.
         return value - value if value < 0 else value
-    if code == TANH:
-        return np.tanh(value)
-    if code == LOGISTIC:
-        return one / (one + np.exp(-value))
     return value
 
 
@@ -228,8 +252,8 @@ def add_bias_and_activate(z, bias, name):
     >>> add_bias_and_activate(np.array([[1.0, -2.0]]), np.array([0.5, 0.5]), "relu")
     array([[1.5, 0. ]])
     """
-    _add_bias_and_activate(z, bias, ACTIVATION_CODES[name], z.dtype.type(1))
-    return z
+    _add_bias_and_activate(z, bias, kernel_activation(name), z.dtype.type(1))
+    return finish_activation(z, name)
 
 
 @kernel

@@ -18,6 +18,8 @@ from ._activations import (
     RELU,
     activate,
     activation_derivative,
+    finish_activation,
+    kernel_activation,
 )
 from ._jit import kernel
 
@@ -122,8 +124,9 @@ class Dense:
 def _batch_norm_forward_kernel(
     z, gamma, beta, running_mean, running_var, momentum, epsilon, code, one, out
 ):
-    """``out = activation(gamma * z_norm + beta)`` over the batch ``z``, with
-    the running statistics updated in place; return the batch's ``mean`` and
+    """``out = activation(gamma * z_norm + beta)`` over the batch ``z``, the
+    activation being relu or the identity (see kernel_activation), with the
+    running statistics updated in place; return the batch's ``mean`` and
     ``inv_std``.
 
     The mean and variance come from one pass of Welford's update, as accurate
@@ -234,8 +237,9 @@ class BatchNorm:
     gamma_grad, beta_grad : ndarray or None
         Where ``backward`` writes the gradients; new arrays when None.
     activation : {"identity", "relu", "tanh", "logistic"}, default="identity"
-        Applied to the normalized output; fused with the normalization so
-        that the layer makes fewer passes over the batch.
+        Applied to the normalized output. Identity and relu are fused with
+        the normalization, so that the layer makes fewer passes over the
+        batch; tanh and logistic follow it as NumPy's vectorized functions.
 
     Notes
     -----
@@ -309,12 +313,12 @@ class BatchNorm:
             self.running_var,
             dtype(self.momentum),
             dtype(self.epsilon),
-            ACTIVATION_CODES[self.activation],
+            kernel_activation(self.activation),
             dtype(1),
             self._output,
         )
         self._input = z
-        return self._output
+        return finish_activation(self._output, self.activation)
 
     def backward(self, dout):
         """Store ``dgamma``, ``dbeta``; return ``dz``, overwriting ``dout``."""

@@ -1,13 +1,19 @@
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy.special import expit
 from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import softmax as scipy_softmax
 
 from sknormnet._activations import (
     ACTIVATION_BACKWARDS,
+    ACTIVATION_CODES,
     ACTIVATIONS,
     add_bias_and_activate,
+    finish_activation,
+    kernel_activation,
     log_softmax,
     softmax,
 )
@@ -77,3 +83,27 @@ def test_add_bias_and_activate_matches_formula(name, dtype):
     assert result is z and result.dtype == dtype
     tolerance = 1e-6 if dtype == np.float32 else 1e-14
     assert_allclose(result, expected, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logistic_matches_expit_at_the_extremes_without_warnings(dtype):
+    z = np.array([[-1e4, -800.0, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4, np.nan]])
+    expected = expit(z).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = ACTIVATIONS["logistic"](z.astype(dtype))
+    assert result.dtype == dtype
+    # Subnormal results may flush to 0: off by less than the smallest normal.
+    rtol = 1e-6 if dtype == np.float32 else 1e-15
+    assert_allclose(result, expected, rtol=rtol, atol=np.finfo(dtype).tiny)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_kernel_activation_and_finish_make_the_activation(name):
+    # Whatever a kernel leaves out, finish_activation adds.
+    rng = np.random.default_rng(3)
+    z = rng.normal(scale=3, size=(20, 5))
+    partial = z.copy()
+    if kernel_activation(name) == ACTIVATION_CODES["relu"]:
+        partial = np.maximum(partial, 0)
+    assert_allclose(finish_activation(partial, name), REFERENCE_ACTIVATIONS[name](z))
