@@ -34,10 +34,11 @@ def reusable(buffer, shape, dtype):
 def matmul_into(A, B, out):
     """``out[...] = A @ B`` for a dense or sparse ``A``, without a temporary
     when ``A`` is dense."""
-    if sparse.issparse(A):
-        out[...] = A @ B
-    else:
-        np.matmul(A, B, out=out)
+    # The ndarray test first: it is the training loop's case, and cheaper
+    # than scipy's issparse.
+    if isinstance(A, np.ndarray) or not sparse.issparse(A):
+        return np.matmul(A, B, out=out)
+    out[...] = A @ B
     return out
 
 

@@ -136,16 +136,19 @@ class _Optimizer:
         hyperparameters = self._hyperparameters()
         squares = 0.0
         for param, *arrays in zip(params, grads, *self._moments()):
-            flats = [_flat(param), *(_flat(array) for array in arrays)]
-            size = flats[0].size
+            flats = [_flat(param), *map(_flat, arrays)]
+            size = param.size
             split = 0 if not decay else size if n_decayed is None else n_decayed
             split = min(split, size)
             scalars = _scalars(param, decay, *hyperparameters)
+            if split == size:
+                squares += float(self._kernel(*flats, *scalars))
+                continue
             if split:
-                squares += float(self._kernel(*(a[:split] for a in flats), *scalars))
-            if split < size:
-                scalars[0] = param.dtype.type(0)
-                self._kernel(*(a[split:] for a in flats), *scalars)
+                decayed = [flat[:split] for flat in flats]
+                squares += float(self._kernel(*decayed, *scalars))
+            scalars[0] = param.dtype.type(0)
+            self._kernel(*[flat[split:] for flat in flats], *scalars)
         return squares
 
 
