@@ -419,10 +419,10 @@ PHASES = [
         "backward",
     ),
     (
-        "softmax, loss, L2 penalty (rest of loss_and_gradient)",
+        "softmax, loss, layer loop (rest of the network's pass)",
         "sknormnet._network",
         "Network",
-        "loss_and_gradient",
+        "_backpropagate",
     ),
     (
         "other work in the epoch loop",
@@ -435,17 +435,17 @@ OPTIMIZER_PHASE = "optimizer update"
 
 
 def _optimizer_classes():
+    """Every class of sknormnet._optimizers that defines ``update_params``,
+    base classes included: a subclass may inherit it or call it."""
     try:
         module = importlib.import_module("sknormnet._optimizers")
     except ImportError:
         return []
-    classes = getattr(module, "OPTIMIZERS", None)
-    if isinstance(classes, dict):
-        return list(classes.values())
+    classes = [value for value in vars(module).values() if isinstance(value, type)]
     return [
-        value
-        for value in vars(module).values()
-        if isinstance(value, type) and "update_params" in vars(value)
+        owner
+        for owner in {base for cls in classes for base in cls.__mro__}
+        if "update_params" in vars(owner)
     ]
 
 
