@@ -405,17 +405,17 @@ PHASES = [
     ("dense forward", "sknormnet._layers", "Dense", "forward"),
     ("batch norm + activation forward", "sknormnet._layers", "BatchNorm", "forward"),
     (
-        "activation forward (no batch norm)",
+        "bias + activation forward (no batch norm)",
         "sknormnet._layers",
-        "Activation",
+        "BiasActivation",
         "forward",
     ),
     ("dense backward", "sknormnet._layers", "Dense", "backward"),
     ("batch norm + activation backward", "sknormnet._layers", "BatchNorm", "backward"),
     (
-        "activation backward (no batch norm)",
+        "bias + activation backward (no batch norm)",
         "sknormnet._layers",
-        "Activation",
+        "BiasActivation",
         "backward",
     ),
     (

@@ -51,42 +51,6 @@ ACTIVATIONS = {
 }
 
 
-# The derivatives are written in terms of the activation's *output* ``a``, so a
-# layer only has to keep ``a`` for its backward pass.
-def _identity_backward(a, delta):
-    return delta
-
-
-def _relu_backward(a, delta):
-    # Multiplying by the mask is an order of magnitude faster than assigning
-    # through it.
-    return np.multiply(delta, a > 0, out=delta)
-
-
-def _tanh_backward(a, delta):
-    # d tanh(z) / dz = 1 - a**2, so delta -= delta * a * a
-    squared = np.multiply(a, a)
-    squared *= delta
-    delta -= squared
-    return delta
-
-
-def _logistic_backward(a, delta):
-    # d expit(z) / dz = a * (1 - a)
-    complement = np.subtract(1, a)
-    complement *= a
-    delta *= complement
-    return delta
-
-
-ACTIVATION_BACKWARDS = {
-    "identity": _identity_backward,
-    "relu": _relu_backward,
-    "tanh": _tanh_backward,
-    "logistic": _logistic_backward,
-}
-
-
 # The kernels apply relu and the identity themselves. Tanh and logistic are
 # left to NumPy's vectorized functions after the kernel: a compiled loop calls
 # the scalar tanh and exp, 10 to 80 times slower than a pass of NumPy's.

@@ -12,12 +12,12 @@ import numpy as np
 from scipy import sparse
 
 from ._activations import (
-    ACTIVATION_BACKWARDS,
     ACTIVATION_CODES,
     ACTIVATIONS,
     RELU,
     activate,
     activation_derivative,
+    add_bias_and_activate,
     finish_activation,
     kernel_activation,
 )
@@ -339,27 +339,62 @@ class BatchNorm:
         return dout
 
 
-class Activation:
-    """Element-wise activation, applied in place.
+@kernel
+def _bias_activation_backward_kernel(dout, output, code, one, bias_grad):
+    """``dout *= activation'`` (from the activation's ``output``) in place,
+    and ``bias_grad`` = the column sums of the result, in one pass."""
+    n_samples, n_units = dout.shape
+    # An accumulator of its own, which the compiler knows aliases no argument.
+    sums = np.zeros(n_units, dtype=dout.dtype)
+    for row in range(n_samples):
+        for unit in range(n_units):
+            grad = dout[row, unit] * activation_derivative(output[row, unit], code, one)
+            dout[row, unit] = grad
+            sums[unit] += grad
+    bias_grad[:] = sums
+
+
+class BiasActivation:
+    """``activation(z + bias)``: the bias and activation of a hidden layer
+    without batch normalization, one pass over the batch each way.
 
     Parameters
     ----------
-    name : {"identity", "relu", "tanh", "logistic"}
+    bias : ndarray of shape (n_units,)
+    activation : {"identity", "relu", "tanh", "logistic"}
+    bias_grad : ndarray of shape (n_units,) or None
+        Where ``backward`` writes the bias gradient; a new array when None.
     """
 
-    params = ()
-    grads = ()
-
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, bias, activation, bias_grad=None):
+        self.bias = bias
+        self.activation = activation
+        self.bias_grad = np.zeros_like(bias) if bias_grad is None else bias_grad
         self._output = None
 
+    @property
+    def params(self):
+        return [self.bias]
+
+    @property
+    def grads(self):
+        return [self.bias_grad]
+
     def forward(self, z, training=True):
-        # ``z`` is always a buffer of the layer before, never the caller's data.
-        out = ACTIVATIONS[self.name](z)
+        """``activation(z + bias)``, in place on ``z``: always the buffer of
+        the dense layer before, never the caller's data."""
+        out = add_bias_and_activate(z, self.bias, self.activation)
         if training:
             self._output = out
         return out
 
     def backward(self, dout):
-        return ACTIVATION_BACKWARDS[self.name](self._output, dout)
+        """Store the bias gradient; return ``dL/dz``, overwriting ``dout``."""
+        _bias_activation_backward_kernel(
+            dout,
+            self._output,
+            ACTIVATION_CODES[self.activation],
+            dout.dtype.type(1),
+            self.bias_grad,
+        )
+        return dout

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._activations import row_maximum
 from ._jit import kernel
-from ._layers import Activation, BatchNorm, Dense
+from ._layers import BatchNorm, BiasActivation, Dense
 
 
 def _softmax_cross_entropy(logits, y_codes, row_weights):
@@ -135,7 +135,7 @@ class Network:
     ----------
     layers : list
         Dense and BatchNorm layers (the activation fused into batch
-        normalization), or Dense and Activation layers without it, input to
+        normalization), or Dense and BiasActivation layers without it, input to
         output.
     flat_grads : ndarray of shape (n_params,)
         Gradient of the last batch's loss, aligned with ``flat_params``.
@@ -169,16 +169,20 @@ class Network:
         self._row_weights = None
 
         self.layers = []
+        last = len(coefs) - 1
         for index in range(len(coefs)):
+            # A hidden layer's bias goes with its activation (one pass each
+            # way); only the output layer's stays in the dense layer.
+            output_layer = index == last
             self.layers.append(
                 Dense(
                     coefs[index],
-                    intercepts[index],
+                    intercepts[index] if output_layer else None,
                     coef_grads[index],
-                    intercept_grads[index],
+                    intercept_grads[index] if output_layer else None,
                 )
             )
-            if index == len(coefs) - 1:
+            if output_layer:
                 break
             if gammas:
                 self.layers.append(
@@ -195,7 +199,11 @@ class Network:
                     )
                 )
             else:
-                self.layers.append(Activation(activation))
+                self.layers.append(
+                    BiasActivation(
+                        intercepts[index], activation, intercept_grads[index]
+                    )
+                )
 
     def forward(self, X, training=True):
         """Logits of ``X``: batch statistics in training, running ones otherwise."""

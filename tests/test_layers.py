@@ -3,7 +3,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import expit
 
-from sknormnet._layers import BatchNorm, Dense
+from sknormnet._layers import BatchNorm, BiasActivation, Dense
 
 ACTIVATION_FORMULAS = {
     "identity": lambda x: x,
@@ -171,3 +171,39 @@ def test_batch_norm_rejects_a_batch_of_one_row():
     layer = _batch_norm(3)
     with pytest.raises(ValueError, match="at least 2 rows per batch; got 1"):
         layer.forward(np.ones((1, 3)), training=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_FORMULAS))
+def test_bias_activation_matches_formula_and_finite_differences(activation, dtype):
+    # Points away from relu's kink, where the derivative is undefined.
+    z = np.linspace(-3.05, 3.05, 30).reshape(3, 10)
+    bias = np.linspace(-0.5, 0.5, 10)
+    upstream = np.random.default_rng(0).normal(size=z.shape)
+    layer = BiasActivation(bias.astype(dtype), activation)
+
+    out = layer.forward(z.astype(dtype))
+    dz = layer.backward(upstream.astype(dtype))
+
+    formula = ACTIVATION_FORMULAS[activation]
+    step = 1e-6
+    numeric = (formula(z + bias + step) - formula(z + bias - step)) / (2 * step)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-8
+    assert out.dtype == dz.dtype == layer.bias_grad.dtype == dtype
+    assert_allclose(out, formula(z + bias), rtol=tolerance, atol=tolerance)
+    assert_allclose(dz, upstream * numeric, rtol=tolerance, atol=tolerance)
+    assert_allclose(
+        layer.bias_grad,
+        (upstream * numeric).sum(axis=0),
+        rtol=tolerance,
+        atol=tolerance,
+    )
+
+
+def test_bias_activation_backward_keeps_nan():
+    # A non-finite gradient must surface as a non-finite loss, never as zeros.
+    layer = BiasActivation(np.zeros(2), "relu")
+    layer.forward(np.array([[1.0, -1.0], [2.0, 3.0]]))
+    dz = layer.backward(np.array([[np.nan, np.nan], [1.0, 1.0]]))
+    assert np.isnan(dz[0]).all()
+    assert np.isnan(layer.bias_grad).all()
