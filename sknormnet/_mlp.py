@@ -814,6 +814,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             if self.shuffle
             else np.arange(n_samples)
         )
+        # The labels and weights in epoch order, once: each batch is then a
+        # slice of them rather than a gathered copy.
+        y_shuffled = y_codes[order]
+        weights_shuffled = None if sample_weight is None else sample_weight[order]
         dense = not sparse.issparse(X)
         if dense:
             max_rows = max(s.stop - s.start for s in batch_slices)
@@ -833,12 +837,14 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                         )
                     else:
                         X_batch = X[rows]
-                    weights = None if sample_weight is None else sample_weight[rows]
+                    weights = (
+                        None if weights_shuffled is None else weights_shuffled[batch]
+                    )
                     batch_weight = rows.size if weights is None else weights.sum()
                     if batch_weight <= 0:
                         continue
                     loss = network.train_step(
-                        X_batch, y_codes[rows], weights, self.alpha, optimizer
+                        X_batch, y_shuffled[batch], weights, self.alpha, optimizer
                     )
                     if not math.isfinite(loss):
                         self._diverged(snapshot, learning_rate)
