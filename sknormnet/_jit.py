@@ -54,7 +54,7 @@ _cache_outside_the_package()
 _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
-def kernel(function=None, *, inline=False, reorder_sums=False):
+def kernel(function=None, *, reorder_sums=False):
     """Compile ``function`` with numba, cached on disk where a cache directory
     is writable.
 
@@ -65,9 +65,6 @@ def kernel(function=None, *, inline=False, reorder_sums=False):
     Parameters
     ----------
     function : callable
-    inline : bool, default=False
-        Inline the function into the kernels that call it (numba's
-        ``inline="always"``), so that a loop calling it still vectorizes.
     reorder_sums : bool, default=False
         Let the compiler reassociate floating-point additions, which it needs
         to vectorize a running sum such as ``sum(w**2)``: a sequential sum
@@ -75,12 +72,8 @@ def kernel(function=None, *, inline=False, reorder_sums=False):
         results do not depend on the order of a sum beyond rounding.
     """
     if function is None:
-        return lambda function: kernel(
-            function, inline=inline, reorder_sums=reorder_sums
-        )
+        return lambda function: kernel(function, reorder_sums=reorder_sums)
     options = dict(_OPTIONS)
-    if inline:
-        options["inline"] = "always"
     if reorder_sums:
         options["fastmath"] = {"reassoc"}
     try:
