@@ -516,9 +516,12 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         )
         if sparse.issparse(X):
             X = X.tocsr()
-        check_classification_targets(y)
         if reset:
+            check_classification_targets(y)
             self.classes_ = self._classes_for_new_model(y, incremental, classes)
+        # On a fitted model this alone checks y: it rejects every label that is
+        # not one of classes_, continuous values included, and spares each
+        # partial_fit call scikit-learn's scan of the labels' type.
         y_codes = self._encode_labels(y)
         sample_weight = self._combined_sample_weight(y_codes, sample_weight, X)
 

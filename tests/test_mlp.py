@@ -422,6 +422,25 @@ def test_continuous_target_is_rejected():
         MLPBatchNormClassifier().fit(np.ones((5, 2)), np.linspace(0, 1, 5))
 
 
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize(
+    "new_y", [[0, 1, 3], [0.0, 0.5, 1.0]], ids=["new", "continuous"]
+)
+def test_labels_outside_a_fitted_models_classes_are_rejected(
+    how, new_y, small_multiclass
+):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier((4,), max_iter=2, warm_start=how == "warm_start")
+    model.partial_fit(X, y, classes=[0, 1, 2])
+    coefs = [c.copy() for c in model.coefs_]
+    labels = np.resize(np.asarray(new_y), y.size)
+    train = model.partial_fit if how == "partial_fit" else model.fit
+    with pytest.raises(ValueError, match=r"y has labels .* the model was not fitted"):
+        train(X, labels)
+    for got, want in zip(model.coefs_, coefs):
+        assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize(
     "params, name",
     [
