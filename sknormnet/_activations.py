@@ -73,7 +73,7 @@ def finish_activation(z, name):
 
 
 @kernel
-def activate(value, code, one):
+def activate(value, code):
     """Relu at a scalar when ``code`` is RELU, else the identity (see
     kernel_activation)."""
     if code == RELU:
@@ -216,13 +216,13 @@ def add_bias_and_activate(z, bias, name):
     >>> add_bias_and_activate(np.array([[1.0, -2.0]]), np.array([0.5, 0.5]), "relu")
     array([[1.5, 0. ]])
     """
-    _add_bias_and_activate(z, bias, kernel_activation(name), z.dtype.type(1))
+    _add_bias_and_activate(z, bias, kernel_activation(name))
     return finish_activation(z, name)
 
 
 @kernel
-def _add_bias_and_activate(z, bias, code, one):
+def _add_bias_and_activate(z, bias, code):
     n_samples, n_units = z.shape
     for row in range(n_samples):
         for unit in range(n_units):
-            z[row, unit] = activate(z[row, unit] + bias[unit], code, one)
+            z[row, unit] = activate(z[row, unit] + bias[unit], code)

@@ -160,7 +160,7 @@ def _batch_norm_forward_kernel(
     for row in range(n_samples):
         for unit in range(n_units):
             value = (z[row, unit] - mean[unit]) * scale[unit] + beta[unit]
-            out[row, unit] = activate(value, code, one)
+            out[row, unit] = activate(value, code)
     return mean, inv_std
 
 
