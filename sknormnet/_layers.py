@@ -3,7 +3,9 @@
 Each layer has ``forward(X, training)`` and ``backward(dout)``. In training,
 ``forward`` keeps only what ``backward`` needs and writes into buffers it owns
 and reuses from batch to batch, so an epoch allocates almost nothing. An array
-returned by a layer in training is therefore only valid until its next call.
+returned by a layer in training is therefore only valid until its next call,
+or until the backward pass of the layer after it, if that layer writes its
+input gradient over it (see ``Dense``).
 Parameters and gradients are held by reference: optimizers update them in
 place, and the estimator's fitted attributes are the very same arrays.
 """
@@ -65,10 +67,24 @@ class Dense:
         makes a bias redundant.
     weights_grad, bias_grad : ndarray or None
         Where ``backward`` writes the gradients; new arrays when None.
+    input_grad_over_input : bool, default=False
+        Let ``backward`` write ``dL/dX`` over the ``X`` of the last
+        ``forward``, once the weight gradient no longer needs it. Only for an
+        ``X`` that is the buffer of a layer before it whose own backward pass
+        does not read that buffer: one array less for the batch to bring
+        through the cache.
     """
 
-    def __init__(self, weights, bias=None, weights_grad=None, bias_grad=None):
+    def __init__(
+        self,
+        weights,
+        bias=None,
+        weights_grad=None,
+        bias_grad=None,
+        input_grad_over_input=False,
+    ):
         self.weights = weights
+        self.input_grad_over_input = input_grad_over_input
         self.bias = bias
         self.weights_grad = (
             np.zeros_like(weights) if weights_grad is None else weights_grad
@@ -113,6 +129,8 @@ class Dense:
             _column_sum(dout, self._ones, out=self.bias_grad)
         if not input_grad:
             return None
+        if self.input_grad_over_input:
+            return np.matmul(dout, self.weights.T, out=self._input)
         shape = (dout.shape[0], self.weights.shape[0])
         self._input_grad = reusable(self._input_grad, shape, dout.dtype)
         return np.matmul(dout, self.weights.T, out=self._input_grad)
@@ -287,6 +305,12 @@ class BatchNorm:
     @property
     def params(self):
         return [self.gamma, self.beta]
+
+    @property
+    def backward_reads_output(self):
+        """Whether ``backward`` reads the array ``forward`` returned: only
+        for tanh and logistic, whose derivatives come from their outputs."""
+        return kernel_activation(self.activation) != ACTIVATION_CODES[self.activation]
 
     @property
     def grads(self):

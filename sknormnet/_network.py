@@ -174,12 +174,17 @@ class Network:
             # A hidden layer's bias goes with its activation (one pass each
             # way); only the output layer's stays in the dense layer.
             output_layer = index == last
+            before = self.layers[-1] if self.layers else None
             self.layers.append(
                 Dense(
                     coefs[index],
                     intercepts[index] if output_layer else None,
                     coef_grads[index],
                     intercept_grads[index] if output_layer else None,
+                    input_grad_over_input=(
+                        isinstance(before, BatchNorm)
+                        and not before.backward_reads_output
+                    ),
                 )
             )
             if output_layer:

@@ -166,6 +166,29 @@ def test_dense_backward_gradients():
     assert layer.backward(upstream, input_grad=False) is None
 
 
+def test_dense_input_grad_over_input_gives_the_same_gradients_in_its_buffer():
+    rng = np.random.default_rng(4)
+    X, W = rng.normal(size=(5, 3)), rng.normal(size=(3, 2))
+    upstream = rng.normal(size=(5, 2))
+    expected_dX = upstream @ W.T
+    expected_dW = X.T @ upstream
+    layer = Dense(W, input_grad_over_input=True)
+    layer.forward(X, training=True)
+    dX = layer.backward(upstream)
+    assert dX is X
+    assert_allclose(dX, expected_dX)
+    # the weight gradient was taken from the input before it was overwritten
+    assert_allclose(layer.weights_grad, expected_dW)
+
+
+def test_batch_norm_reads_its_output_backward_only_for_tanh_and_logistic():
+    reads = {
+        name: _batch_norm(3, activation=name).backward_reads_output
+        for name in ACTIVATION_FORMULAS
+    }
+    assert reads == {"identity": False, "relu": False, "tanh": True, "logistic": True}
+
+
 def test_batch_norm_rejects_a_batch_of_one_row():
     # the batch variance of one row is undefined (and the kernel needs n >= 2)
     layer = _batch_norm(3)

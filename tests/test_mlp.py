@@ -72,6 +72,27 @@ def test_gradients_match_finite_differences(activation, batch_norm, weighted):
         assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_input_gradients_overwrite_only_outputs_backward_does_not_read(
+    activation, batch_norm, small_multiclass
+):
+    # The finite-difference test above fails if a layer's output is
+    # overwritten when its backward pass still reads it; this one fails if the
+    # saving is lost where it is safe (batch norm with relu or the identity).
+    X, y = small_multiclass
+    model = _quiet_fit(
+        MLPBatchNormClassifier(
+            (5, 4), activation=activation, batch_norm=batch_norm, max_iter=1
+        ),
+        X,
+        y,
+    )
+    dense = [layer for layer in model._network().layers if hasattr(layer, "weights")]
+    expected = batch_norm and activation in ("identity", "relu")
+    assert [layer.input_grad_over_input for layer in dense] == [False] + [expected] * 2
+
+
 def test_loss_is_cross_entropy_plus_l2_penalty():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(12, 3))
