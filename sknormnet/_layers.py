@@ -307,14 +307,14 @@ class BatchNorm:
         return [self.gamma, self.beta]
 
     @property
+    def grads(self):
+        return [self.gamma_grad, self.beta_grad]
+
+    @property
     def backward_reads_output(self):
         """Whether ``backward`` reads the array ``forward`` returned: only
         for tanh and logistic, whose derivatives come from their outputs."""
         return kernel_activation(self.activation) != ACTIVATION_CODES[self.activation]
-
-    @property
-    def grads(self):
-        return [self.gamma_grad, self.beta_grad]
 
     def forward(self, z, training=True):
         """Normalize and activate ``z``, which training keeps for

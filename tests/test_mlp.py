@@ -88,7 +88,7 @@ def test_input_gradients_overwrite_only_outputs_backward_does_not_read(
         X,
         y,
     )
-    dense = [layer for layer in model._network().layers if hasattr(layer, "weights")]
+    dense = [layer for layer in model._network().layers if isinstance(layer, Dense)]
     expected = batch_norm and activation in ("identity", "relu")
     assert [layer.input_grad_over_input for layer in dense] == [False] + [expected] * 2
 
