@@ -11,7 +11,7 @@ import numpy as np
 import scipy
 import sklearn
 from sklearn.datasets import make_classification
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import sknormnet
 
@@ -78,11 +78,57 @@ def load_average():
 
 
 def print_final_load():
-    """The load average after the run, to judge the run's noise against the
-    load printed at its start."""
+    """The load average and the CPU state after the run, to judge the run's
+    noise against those printed at its start."""
     load = load_average()
     if load is not None:
         print(f"load at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"CPU state at the end: {cpu_state()}")
+
+
+def _product_milliseconds(left, right, out, repeats=40, rounds=3):
+    np.matmul(left, right, out=out)
+    fastest = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            np.matmul(left, right, out=out)
+        fastest = min(fastest, (time.perf_counter() - start) / repeats)
+    return 1e3 * fastest
+
+
+def cpu_state(size=256, max_cpus=8):
+    """How fast one float64 ``size`` x ``size`` product runs now, on numpy's
+    BLAS threads, on one thread, and on one thread pinned to each CPU.
+
+    On a shared virtual machine these move from minute to minute and from one
+    CPU to the other, and every ratio of the run moves with them.
+    """
+    rng = np.random.default_rng(0)
+    left, right = rng.standard_normal((2, size, size))
+    out = np.empty((size, size))
+    all_threads = _product_milliseconds(left, right, out)
+    with threadpool_limits(1, user_api="blas"):
+        one_thread = _product_milliseconds(left, right, out)
+        pinned = []
+        if hasattr(os, "sched_setaffinity"):
+            allowed = os.sched_getaffinity(0)
+            try:
+                for cpu in sorted(allowed)[:max_cpus]:
+                    os.sched_setaffinity(0, {cpu})
+                    pinned.append((cpu, _product_milliseconds(left, right, out)))
+            finally:
+                os.sched_setaffinity(0, allowed)
+    text = (
+        f"float64 {size}^3 product {all_threads:.2f} ms on "
+        f"{numpy_blas_threads()} BLAS threads, {one_thread:.2f} ms on one "
+        f"(a {one_thread / all_threads:.2f}x speed-up from the other threads)"
+    )
+    if len(pinned) > 1:
+        text += "; one thread pinned to " + ", ".join(
+            f"CPU {cpu} {milliseconds:.2f} ms" for cpu, milliseconds in pinned
+        )
+    return text
 
 
 def print_machine():
@@ -118,6 +164,7 @@ def print_machine():
         details.append(os.path.basename(info["filepath"]))
         print(f"thread pool: {', '.join(details)}")
     print(f"numpy BLAS threads: {numpy_blas_threads()}")
+    print(f"CPU state:   {cpu_state()}")
     print()
 
 
