@@ -119,11 +119,15 @@ def cpu_state(size=256, max_cpus=8):
                     pinned.append((cpu, _product_milliseconds(left, right, out)))
             finally:
                 os.sched_setaffinity(0, allowed)
-    text = (
-        f"float64 {size}^3 product {all_threads:.2f} ms on "
-        f"{numpy_blas_threads()} BLAS threads, {one_thread:.2f} ms on one "
-        f"(a {one_thread / all_threads:.2f}x speed-up from the other threads)"
-    )
+    n_threads = numpy_blas_threads()
+    if n_threads > 1:
+        text = (
+            f"float64 {size}^3 product {all_threads:.2f} ms on {n_threads} BLAS "
+            f"threads, {one_thread:.2f} ms on one (a "
+            f"{one_thread / all_threads:.2f}x speed-up from the other threads)"
+        )
+    else:
+        text = f"float64 {size}^3 product {one_thread:.2f} ms on one BLAS thread"
     if len(pinned) > 1:
         text += "; one thread pinned to " + ", ".join(
             f"CPU {cpu} {milliseconds:.2f} ms" for cpu, milliseconds in pinned
