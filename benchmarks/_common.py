@@ -107,7 +107,8 @@ def cpu_state(size=256, max_cpus=8):
     rng = np.random.default_rng(0)
     left, right = rng.standard_normal((2, size, size))
     out = np.empty((size, size))
-    all_threads = _product_milliseconds(left, right, out)
+    n_threads = numpy_blas_threads()
+    all_threads = _product_milliseconds(left, right, out) if n_threads > 1 else None
     with threadpool_limits(1, user_api="blas"):
         one_thread = _product_milliseconds(left, right, out)
         pinned = []
@@ -119,8 +120,7 @@ def cpu_state(size=256, max_cpus=8):
                     pinned.append((cpu, _product_milliseconds(left, right, out)))
             finally:
                 os.sched_setaffinity(0, allowed)
-    n_threads = numpy_blas_threads()
-    if n_threads > 1:
+    if all_threads is not None:
         text = (
             f"float64 {size}^3 product {all_threads:.2f} ms on {n_threads} BLAS "
             f"threads, {one_thread:.2f} ms on one (a "
