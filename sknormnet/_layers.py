@@ -1,13 +1,15 @@
 """Network layers: a dense layer, batch normalization and an activation.
 
-Each layer has ``forward(X, training)`` and ``backward(dout)``. In training,
-``forward`` keeps only what ``backward`` needs and writes into buffers it owns
-and reuses from batch to batch, so an epoch allocates almost nothing. An array
-returned by a layer in training is therefore only valid until its next call,
-or until the backward pass of the layer after it, if that layer writes its
-input gradient over it (see ``Dense``).
-Parameters and gradients are held by reference: optimizers update them in
-place, and the estimator's fitted attributes are the very same arrays.
+Each layer has ``forward(X)`` and ``backward(dout)``, for training: ``forward``
+uses the batch's statistics, keeps only what ``backward`` needs and writes into
+buffers it owns and reuses from batch to batch, so an epoch allocates almost
+nothing. An array returned by a layer is therefore only valid until its next
+call, or until the backward pass of the layer after it, if that layer writes
+its input gradient over it (see ``Dense``). Prediction does not go through the
+layers: the network folds batch normalization into the weights
+(``Network.predict_logits``).
+Parameters and gradients are held by reference: they are views of the
+network's flat vectors, which the optimizers update in place.
 """
 
 import numpy as np
@@ -15,7 +17,6 @@ from scipy import sparse
 
 from ._activations import (
     ACTIVATION_CODES,
-    ACTIVATIONS,
     RELU,
     activate,
     activation_derivative,
@@ -98,24 +99,13 @@ class Dense:
         self._input_grad = None
         self._ones = None
 
-    @property
-    def params(self):
-        return [self.weights] if self.bias is None else [self.weights, self.bias]
-
-    @property
-    def grads(self):
-        if self.bias is None:
-            return [self.weights_grad]
-        return [self.weights_grad, self.bias_grad]
-
-    def forward(self, X, training=True):
+    def forward(self, X):
+        """``X @ W (+ b)`` into the layer's buffer; ``X`` is kept for
+        ``backward``."""
         shape = (X.shape[0], self.weights.shape[1])
-        if training:
-            self._input = X
-            self._output = reusable(self._output, shape, self.weights.dtype)
-            out = self._output
-        else:
-            out = np.empty(shape, dtype=self.weights.dtype)
+        self._input = X
+        self._output = reusable(self._output, shape, self.weights.dtype)
+        out = self._output
         matmul_into(X, self.weights, out)
         if self.bias is not None:
             out += self.bias
@@ -303,27 +293,14 @@ class BatchNorm:
         self._output = None
 
     @property
-    def params(self):
-        return [self.gamma, self.beta]
-
-    @property
-    def grads(self):
-        return [self.gamma_grad, self.beta_grad]
-
-    @property
     def backward_reads_output(self):
         """Whether ``backward`` reads the array ``forward`` returned: only
         for tanh and logistic, whose derivatives come from their outputs."""
         return kernel_activation(self.activation) != ACTIVATION_CODES[self.activation]
 
-    def forward(self, z, training=True):
-        """Normalize and activate ``z``, which training keeps for
-        ``backward``."""
-        if not training:
-            scale = self.gamma / np.sqrt(self.running_var + self.epsilon)
-            return ACTIVATIONS[self.activation](
-                (z - self.running_mean) * scale + self.beta
-            )
+    def forward(self, z):
+        """Normalize ``z`` with its batch statistics, update the running
+        ones, and activate; ``z`` is kept for ``backward``."""
         if z.shape[0] < 2:
             raise ValueError(
                 f"batch normalization needs at least 2 rows per batch; got {z.shape[0]}"
@@ -396,21 +373,11 @@ class BiasActivation:
         self.bias_grad = np.zeros_like(bias) if bias_grad is None else bias_grad
         self._output = None
 
-    @property
-    def params(self):
-        return [self.bias]
-
-    @property
-    def grads(self):
-        return [self.bias_grad]
-
-    def forward(self, z, training=True):
+    def forward(self, z):
         """``activation(z + bias)``, in place on ``z``: always the buffer of
         the dense layer before, never the caller's data."""
-        out = add_bias_and_activate(z, self.bias, self.activation)
-        if training:
-            self._output = out
-        return out
+        self._output = add_bias_and_activate(z, self.bias, self.activation)
+        return self._output
 
     def backward(self, dout):
         """Store the bias gradient; return ``dL/dz``, overwriting ``dout``."""

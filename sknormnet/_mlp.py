@@ -27,14 +27,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import (
-    add_bias_and_activate,
-    log_softmax,
-    softmax,
-)
-from ._layers import matmul_into
-from ._network import Network, flatten_parameters
-from ._optimizers import OPTIMIZERS, optimizer_hyperparameters
+from ._activations import log_softmax, softmax
+from ._network import Network
+from ._optimizers import OPTIMIZERS
 from ._schedules import SCHEDULES
 
 try:
@@ -46,12 +41,6 @@ except ImportError:  # scikit-learn < 1.9 has no callbacks
     _CALLBACK_BASES = ()
 else:
     _CALLBACK_BASES = (CallbackSupportMixin,)
-
-# Prediction runs in chunks of rows so that the widest layer's activations stay
-# around this many elements (2 MB in float64): memory stays bounded whatever
-# the number of rows, and the bias and activation passes that follow each
-# matrix product find its output still in cache.
-_PREDICT_CHUNK_ELEMENTS = 2**18
 
 
 def _as_layer_sizes(estimator):
@@ -116,16 +105,6 @@ class _InterruptRequest:
                 signal.SIGINT, signal.SIG_DFL if previous is None else previous
             )
         return False
-
-
-def _init_weights(fan_in, fan_out, activation, rng, dtype):
-    """He initialisation for relu, Glorot (uniform) for every other activation."""
-    if activation == "relu":
-        weights = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
-    else:
-        bound = np.sqrt(6.0 / (fan_in + fan_out))
-        weights = rng.uniform(-bound, bound, size=(fan_in, fan_out))
-    return weights.astype(dtype, copy=False)
 
 
 def _batch_slices(n_samples, batch_size, min_batch_size):
@@ -273,6 +252,12 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     running_means_, running_vars_ : list of ndarray
         Running averages of the batch means and unbiased variances of each
         hidden layer's ``z`` (empty lists without batch normalization).
+
+        The arrays of ``coefs_``, ``intercepts_``, ``gammas_``, ``betas_``,
+        ``running_means_`` and ``running_vars_`` are views of the network's
+        flat parameter and statistics vectors, which training updates in
+        place: to change one, write into it (``coefs_[0][...] = W``) rather
+        than putting a new array in the list.
 
     n_layers_ : int
         Number of layers, input and output included.
@@ -530,8 +515,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self._initialize(X.shape[1], X.dtype, layer_sizes)
         else:
             self._check_architecture_unchanged(layer_sizes)
-        network = self._network()
-        self._sync_optimizer(network)
+            self._network.configure(
+                self.activation, self.batch_norm_momentum, self.batch_norm_epsilon
+            )
+        self._sync_optimizer()
 
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
@@ -557,7 +544,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     epoch_context.call_on_fit_task_begin(estimator=self, **hook_data)
                     epoch_start = time.perf_counter()
                     interrupted = self._train_one_epoch(
-                        network, X, y_codes, sample_weight, batch_slices, interrupt
+                        X, y_codes, sample_weight, batch_slices, interrupt
                     )
                     self.n_iter_ += 1
                     if early_stopping and not interrupted:
@@ -583,7 +570,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 UserWarning,
             )
         if early_stopping and self._best_state is not None:
-            self._restore_state(self._best_state)
+            self._network.restore(self._best_state)
+        self._network.release_buffers()
         fit_context.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **hook_data
         )
@@ -603,12 +591,58 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return _NoCallbacks()
 
     def _fitted_attributes_copy(self):
-        """Copies of the learned attributes, for a callback's fitted estimator."""
-        return {
+        """Copies of the learned attributes and of the network they are views
+        of, for a callback's fitted estimator."""
+        attributes = {
             name: copy.deepcopy(value)
             for name, value in vars(self).items()
             if name.endswith("_") and not name.startswith("_")
         }
+        network = self._network.copy()
+        attributes["_network"] = network
+        attributes.update(self._network_views(network))
+        return attributes
+
+    @staticmethod
+    def _network_views(network):
+        """The fitted attributes that are views of ``network``'s arrays."""
+        return {
+            "coefs_": list(network.coefs),
+            "intercepts_": list(network.intercepts),
+            "gammas_": list(network.gammas),
+            "betas_": list(network.betas),
+            "running_means_": list(network.running_means),
+            "running_vars_": list(network.running_vars),
+        }
+
+    def __getstate__(self):
+        # The network's layers hold batch buffers; the arrays it owns are in
+        # the fitted attributes, from which unpickling builds it again.
+        state = dict(super().__getstate__())
+        state.pop("_network", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coefs_" in state:
+            network = Network.from_arrays(
+                self.coefs_,
+                self.intercepts_,
+                self.gammas_,
+                self.betas_,
+                self.running_means_,
+                self.running_vars_,
+                activation=self.activation,
+                batch_norm_momentum=self.batch_norm_momentum,
+                batch_norm_epsilon=self.batch_norm_epsilon,
+            )
+            self._attach(network)
+
+    def _attach(self, network):
+        """Make ``network`` the model's, its arrays the fitted attributes."""
+        self._network = network
+        for name, value in self._network_views(network).items():
+            setattr(self, name, value)
 
     def _classes_for_new_model(self, y, incremental, classes):
         if incremental:
@@ -673,22 +707,16 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return weights if sample_weight is None else weights * sample_weight
 
     def _initialize(self, n_features, dtype, layer_sizes):
-        rng = self._random_state
-        fan_ins = [n_features, *layer_sizes]
-        fan_outs = [*layer_sizes, self.classes_.size]
-        self.coefs_ = []
-        self.intercepts_ = []
-        for index, (fan_in, fan_out) in enumerate(zip(fan_ins, fan_outs)):
-            hidden = index < len(layer_sizes)
-            activation = self.activation if hidden else "softmax"
-            self.coefs_.append(_init_weights(fan_in, fan_out, activation, rng, dtype))
-            no_bias = hidden and self.batch_norm
-            self.intercepts_.append(None if no_bias else np.zeros(fan_out, dtype))
-        normalized = layer_sizes if self.batch_norm else []
-        self.gammas_ = [np.ones(size, dtype) for size in normalized]
-        self.betas_ = [np.zeros(size, dtype) for size in normalized]
-        self.running_means_ = [np.zeros(size, dtype) for size in normalized]
-        self.running_vars_ = [np.ones(size, dtype) for size in normalized]
+        network = Network.initialized(
+            [n_features, *layer_sizes, self.classes_.size],
+            random_state=self._random_state,
+            activation=self.activation,
+            batch_norm=self.batch_norm,
+            batch_norm_momentum=self.batch_norm_momentum,
+            batch_norm_epsilon=self.batch_norm_epsilon,
+            dtype=dtype,
+        )
+        self._attach(network)
         self.n_layers_ = len(layer_sizes) + 2
         self.n_outputs_ = self.classes_.size
         self.out_activation_ = "softmax"
@@ -718,38 +746,20 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 "warm_start=False."
             )
 
-    def _network(self):
-        """The network for training, sharing the fitted arrays."""
-        flat_params = flatten_parameters(
-            self.coefs_, self.intercepts_, self.gammas_, self.betas_
-        )
-        return Network(
-            self.coefs_,
-            self.intercepts_,
-            self.gammas_,
-            self.betas_,
-            self.running_means_,
-            self.running_vars_,
-            flat_params,
-            activation=self.activation,
-            momentum=self.batch_norm_momentum,
-            epsilon=self.batch_norm_epsilon,
-        )
-
-    def _sync_optimizer(self, network):
+    def _sync_optimizer(self):
         """Create the optimizer, or hand it the current hyperparameters.
 
         Keeping the optimizer object keeps its moments, so a hyperparameter
         changed between ``partial_fit`` calls takes effect without a reset.
         """
         optimizer_class = OPTIMIZERS[self.solver]
-        hyperparameters = optimizer_hyperparameters(self)
-        if not isinstance(self._optimizer, optimizer_class):
-            self._optimizer = optimizer_class(
-                [network.flat_params], self.learning_rate_init, **hyperparameters
-            )
-        for name, value in hyperparameters.items():
-            setattr(self._optimizer, name, value)
+        hyperparameters = {
+            name: getattr(self, name) for name in optimizer_class.hyperparameters
+        }
+        if isinstance(self._optimizer, optimizer_class):
+            self._optimizer.set_hyperparameters(**hyperparameters)
+        else:
+            self._optimizer = optimizer_class(**hyperparameters)
 
     def _batch_slices(self, n_samples):
         if self.gammas_ and n_samples < 2:
@@ -802,13 +812,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         schedule = SCHEDULES[self.decay_schedule]
         return schedule(self.learning_rate_init, self.decay_rate, len(self.loss_curve_))
 
-    def _train_one_epoch(
-        self, network, X, y_codes, sample_weight, batch_slices, interrupt
-    ):
+    def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices, interrupt):
         """Train one epoch; return True if it was cut short by an interrupt."""
         learning_rate = self._current_learning_rate()
-        optimizer = self._optimizer
-        optimizer.learning_rate = learning_rate
+        network, optimizer = self._network, self._optimizer
         snapshot = self._epoch_snapshot()
 
         n_samples = y_codes.size
@@ -847,7 +854,12 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     if batch_weight <= 0:
                         continue
                     loss = network.train_step(
-                        X_batch, y_shuffled[batch], weights, self.alpha, optimizer
+                        X_batch,
+                        y_shuffled[batch],
+                        weights,
+                        optimizer,
+                        learning_rate,
+                        self.alpha,
                     )
                     if not math.isfinite(loss):
                         self._diverged(snapshot, learning_rate)
@@ -862,7 +874,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self._restore_epoch(snapshot)
             raise
         # The last update of the epoch has not been through a loss yet.
-        if not np.isfinite(network.flat_params).all():
+        if not np.isfinite(network.params).all():
             self._diverged(snapshot, learning_rate)
 
         self.loss_ = float(epoch_loss / epoch_weight) if epoch_weight else np.nan
@@ -881,41 +893,20 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             "(e.g. with StandardScaler) or raise alpha."
         )
 
-    def _state_arrays(self):
-        """Every array that training changes, in a fixed order."""
-        intercepts = [b for b in self.intercepts_ if b is not None]
-        return [
-            *self.coefs_,
-            *intercepts,
-            *self.gammas_,
-            *self.betas_,
-            *self.running_means_,
-            *self.running_vars_,
-        ]
-
-    def _state_snapshot(self):
-        return [array.copy() for array in self._state_arrays()]
-
     def _epoch_snapshot(self):
-        """The trained arrays and the optimizer at an epoch's start: the
-        optimizer's moments take in every batch's gradient, a non-finite one
-        included."""
-        return self._state_snapshot(), copy.deepcopy(self._optimizer)
+        """The network and the optimizer at an epoch's start: the optimizer's
+        moments take in every batch's gradient, a non-finite one included."""
+        return self._network.snapshot(), copy.deepcopy(self._optimizer)
 
     def _restore_epoch(self, snapshot):
-        state, optimizer = snapshot
-        self._restore_state(state)
+        network_state, optimizer = snapshot
+        self._network.restore(network_state)
         self._optimizer = optimizer
-
-    def _restore_state(self, snapshot):
-        # Copy into the existing arrays: the optimizer refers to them.
-        for array, saved in zip(self._state_arrays(), snapshot):
-            array[...] = saved
 
     # ------------------------------------------------ monitoring an epoch
 
     def _record_validation(self, X_val, y_val, sample_weight_val):
-        log_proba = self._logits(X_val, finish=log_softmax)
+        log_proba = self._network.predict_logits(X_val, finish=log_softmax)
         codes = np.searchsorted(self.classes_, y_val)
         sample_losses = -log_proba[np.arange(codes.size), codes]
         val_loss = float(np.average(sample_losses, weights=sample_weight_val))
@@ -923,15 +914,18 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         if self.scoring is None:
             score = -val_loss
         else:
-            # X_val is already validated: a view of the model without feature
-            # names scores it without a feature-name warning.
-            view = copy.copy(self)
-            view.__dict__.pop("feature_names_in_", None)
-            scorer = check_scoring(view, scoring=self.scoring)
+            scorer = check_scoring(self, scoring=self.scoring)
             kwargs = {}
             if sample_weight_val is not None:
                 kwargs["sample_weight"] = sample_weight_val
-            score = float(scorer(view, X_val, y_val, **kwargs))
+            # X_val went through validate_data with the training data: the
+            # scorer's predict calls skip a second validation (and its warning
+            # about feature names, which the array no longer has).
+            self._input_validated = True
+            try:
+                score = float(scorer(self, X_val, y_val, **kwargs))
+            finally:
+                del self._input_validated
         self.validation_scores_.append(score)
 
     def _update_no_improvement(self, early_stopping):
@@ -946,7 +940,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             if best is None or score > best:
                 self.best_validation_score_ = score
                 self.best_epoch_ = len(self.validation_scores_) - 1
-                self._best_state = self._state_snapshot()
+                self._best_state = self._network.snapshot()
         else:
             if self.loss_ > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
@@ -966,27 +960,14 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ predict
 
-    def _folded_params(self, dtype):
-        """Weights and biases with batch normalization folded in.
-
-        ``gamma * (x @ W - mean) / sqrt(var + eps) + beta`` equals
-        ``x @ (W * scale) + (beta - mean * scale)`` with
-        ``scale = gamma / sqrt(var + eps)``.
-        """
-        folded = []
-        for index, weights in enumerate(self.coefs_):
-            if index < len(self.gammas_):
-                scale = self.gammas_[index] / np.sqrt(
-                    self.running_vars_[index] + self.batch_norm_epsilon
-                )
-                bias = self.betas_[index] - self.running_means_[index] * scale
-                weights = weights * scale
-            else:
-                bias = self.intercepts_[index]
-            folded.append((weights.astype(dtype, copy=False), bias.astype(dtype)))
-        return folded
+    def _predict_logits(self, X, finish=None):
+        """Validate ``X`` and return the network's (finished) logits."""
+        X = self._validated_input(X)
+        return self._network.predict_logits(X, finish=finish)
 
     def _validated_input(self, X):
+        if getattr(self, "_input_validated", False):
+            return X
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -996,34 +977,6 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             reset=False,
         )
         return X.tocsr() if sparse.issparse(X) else X
-
-    def _logits(self, X, finish=None):
-        """Output-layer logits of validated ``X``, chunk by chunk.
-
-        ``finish``, if given, transforms each chunk of logits in place while
-        it is still in cache (e.g. ``softmax``).
-        """
-        folded = self._folded_params(X.dtype)
-        *hidden, (output_weights, output_bias) = folded
-        widest = max(weights.shape[1] for weights, _ in folded)
-        chunk_rows = min(X.shape[0], max(1, _PREDICT_CHUNK_ELEMENTS // widest))
-        buffers = [
-            np.empty((chunk_rows, weights.shape[1]), dtype=X.dtype)
-            for weights, _ in hidden
-        ]
-        logits = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)
-        for chunk in gen_batches(X.shape[0], chunk_rows):
-            activations = X[chunk]
-            for (weights, bias), buffer in zip(hidden, buffers):
-                z = buffer[: activations.shape[0]]
-                matmul_into(activations, weights, z)
-                activations = add_bias_and_activate(z, bias, self.activation)
-            out = logits[chunk]
-            matmul_into(activations, output_weights, out)
-            add_bias_and_activate(out, output_bias, "identity")
-            if finish is not None:
-                finish(out)
-        return logits
 
     def predict(self, X):
         """Predict the class of each row.
@@ -1036,7 +989,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        logits = self._logits(self._validated_input(X))
+        logits = self._predict_logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def predict_proba(self, X):
@@ -1051,7 +1004,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1.
         """
-        return self._logits(self._validated_input(X), finish=softmax)
+        return self._predict_logits(X, finish=softmax)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably.
@@ -1065,7 +1018,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Finite for any finite input.
         """
-        return self._logits(self._validated_input(X), finish=log_softmax)
+        return self._predict_logits(X, finish=log_softmax)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,16 +1,26 @@
-"""The layers chained into a softmax classifier, trained through flat vectors.
+"""The network: its parameters, its training step and its folded prediction.
 
-All trainable arrays (weights first, then biases, gammas and betas) are views of
-one flat parameter vector, and their gradients views of one flat gradient
-vector, so that an optimizer updates the whole network in one pass over memory
-instead of passes per array.
+A :class:`Network` allocates all its trainable arrays as views of one flat
+parameter vector (weights first, then biases, gammas and betas), their
+gradients as views of one flat gradient vector, and the batch-norm running
+statistics as views of one flat statistics vector. An optimizer then updates
+the whole network in one pass over memory, and a snapshot of the network is
+two copies. The estimator's ``coefs_``, ``intercepts_``, ``gammas_``,
+``betas_``, ``running_means_`` and ``running_vars_`` are these views.
 """
 
 import numpy as np
+from sklearn.utils import gen_batches
 
-from ._activations import row_maximum
+from ._activations import add_bias_and_activate, row_maximum
 from ._jit import kernel
-from ._layers import BatchNorm, BiasActivation, Dense
+from ._layers import BatchNorm, BiasActivation, Dense, matmul_into
+
+# Prediction runs in chunks of rows so that the widest layer's activations stay
+# around this many elements (2 MB in float64): memory stays bounded whatever
+# the number of rows, and the bias and activation passes that follow each
+# matrix product find its output still in cache.
+_PREDICT_CHUNK_ELEMENTS = 2**18
 
 
 def _softmax_cross_entropy(logits, y_codes, row_weights):
@@ -59,127 +69,207 @@ def _cross_entropy_delta(exponentials, y_codes, row_weights):
     return weighted_sum
 
 
-@kernel
-def _add_scaled(target, source, scale):
-    """``target += scale * source``, in one pass."""
-    for i in range(target.size):
-        target[i] += scale * source[i]
+def _init_weights(fan_in, fan_out, activation, rng, dtype):
+    """He initialisation for relu, Glorot (uniform) for every other activation."""
+    if activation == "relu":
+        weights = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+    else:
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        weights = rng.uniform(-bound, bound, size=(fan_in, fan_out))
+    return weights.astype(dtype, copy=False)
 
 
-def _flat_views(arrays, flat):
-    """Views of ``flat`` shaped like ``arrays``, one after the other."""
+def _views(flat, shapes):
+    """Consecutive views of ``flat`` with the given shapes."""
     views = []
     offset = 0
-    for array in arrays:
-        views.append(flat[offset : offset + array.size].reshape(array.shape))
-        offset += array.size
+    for shape in shapes:
+        size = int(np.prod(shape))
+        views.append(flat[offset : offset + size].reshape(shape))
+        offset += size
     return views
 
 
-def _shared_flat_base(arrays):
-    """The flat vector that ``arrays`` are consecutive views of, or None."""
-    base = arrays[0].base
-    if base is None or base.ndim != 1 or base.size != sum(a.size for a in arrays):
-        return None
-    start = base.__array_interface__["data"][0]
-    offset = 0
-    for array in arrays:
-        if array.base is not base or not array.flags.c_contiguous:
-            return None
-        if array.__array_interface__["data"][0] != start + offset * base.itemsize:
-            return None
-        offset += array.size
-    return base
-
-
-def flatten_parameters(coefs, intercepts, gammas, betas):
-    """Make every trainable array a view of one flat vector; return it.
-
-    The arrays in the given lists are replaced, in place in the lists, by views
-    holding the same values. Lists that already are such views are kept.
-    """
-    groups = [coefs, intercepts, gammas, betas]
-    slots = [
-        (group, index)
-        for group in groups
-        for index, array in enumerate(group)
-        if array is not None
-    ]
-    arrays = [group[index] for group, index in slots]
-    flat = _shared_flat_base(arrays)
-    if flat is not None:
-        return flat
-    flat = np.concatenate([array.ravel() for array in arrays])
-    for (group, index), view in zip(slots, _flat_views(arrays, flat)):
-        group[index] = view
-    return flat
-
-
 class Network:
-    """A batch-normalized MLP with a softmax output, for training.
+    """A batch-normalized MLP with a softmax output, owning its arrays.
 
     Parameters
     ----------
-    coefs, intercepts, gammas, betas : list of ndarray
-        The trainable arrays, consecutive views of ``flat_params`` (see
-        :func:`flatten_parameters`); ``intercepts`` holds None for layers
-        with batch normalization, and ``gammas``/``betas`` are empty without.
-    running_means, running_vars : list of ndarray
-        Batch-norm running statistics, updated in place in training.
-    flat_params : ndarray of shape (n_params,)
-    activation : str
-    momentum, epsilon : float
-        Batch-norm running-average momentum and variance epsilon.
+    layer_units : sequence of int
+        Units of every layer, input and output included:
+        ``[n_features, *hidden_layer_sizes, n_classes]``.
+    activation : {"identity", "relu", "tanh", "logistic"}
+        Activation of the hidden layers.
+    batch_norm : bool
+        Whether the hidden layers are batch-normalized (and have no bias).
+    batch_norm_momentum, batch_norm_epsilon : float
+        Running-average momentum and variance epsilon of batch normalization.
+    dtype : dtype
+        Of every array.
 
     Attributes
     ----------
+    params, grads : ndarray of shape (n_params,)
+        Every trainable value, and the gradient of the last batch's
+        cross-entropy aligned with it.
+    statistics : ndarray of shape (n_statistics,)
+        The batch-norm running means, then the running variances.
+    coefs, intercepts, gammas, betas : list of ndarray
+        Views of ``params``; ``intercepts`` holds None for hidden layers with
+        batch normalization, ``gammas`` and ``betas`` are empty without it.
+    running_means, running_vars : list of ndarray
+        Views of ``statistics`` (empty lists without batch normalization).
+    n_weights : int
+        Length of the prefix of ``params`` holding the weight matrices, the
+        only arrays the L2 penalty applies to.
     layers : list
         Dense and BatchNorm layers (the activation fused into batch
-        normalization), or Dense and BiasActivation layers without it, input to
-        output.
-    flat_grads : ndarray of shape (n_params,)
-        Gradient of the last batch's loss, aligned with ``flat_params``.
-    n_weights : int
-        Length of the prefix of ``flat_params`` holding the weight matrices,
-        the only arrays the L2 penalty applies to.
+        normalization), or Dense and BiasActivation layers without it, input
+        to output.
     """
 
     def __init__(
         self,
+        layer_units,
+        *,
+        activation,
+        batch_norm,
+        batch_norm_momentum,
+        batch_norm_epsilon,
+        dtype,
+    ):
+        self.layer_units = [int(units) for units in layer_units]
+        self.batch_norm = bool(batch_norm) and len(self.layer_units) > 2
+        self.dtype = np.dtype(dtype)
+        fan_ins, fan_outs = self.layer_units[:-1], self.layer_units[1:]
+        hidden = fan_outs[:-1]
+        normalized = hidden if self.batch_norm else []
+        biased = [
+            index
+            for index in range(len(fan_outs))
+            if not self.batch_norm or index == len(fan_outs) - 1
+        ]
+        # The one place that orders the arrays. Weights come first, so that
+        # the L2 penalty covers a prefix of the flat vector.
+        shapes = (
+            [(fan_in, fan_out) for fan_in, fan_out in zip(fan_ins, fan_outs)]
+            + [(fan_outs[index],) for index in biased]
+            + [(units,) for units in normalized] * 2
+        )
+        self.params = np.zeros(sum(int(np.prod(s)) for s in shapes), self.dtype)
+        self.grads = np.zeros_like(self.params)
+        views = iter(_views(self.params, shapes))
+        grad_views = iter(_views(self.grads, shapes))
+        self.coefs = [next(views) for _ in fan_outs]
+        coef_grads = [next(grad_views) for _ in fan_outs]
+        self.intercepts = [None] * len(fan_outs)
+        intercept_grads = [None] * len(fan_outs)
+        for index in biased:
+            self.intercepts[index] = next(views)
+            intercept_grads[index] = next(grad_views)
+        self.gammas = [next(views) for _ in normalized]
+        gamma_grads = [next(grad_views) for _ in normalized]
+        self.betas = [next(views) for _ in normalized]
+        beta_grads = [next(grad_views) for _ in normalized]
+        self.n_weights = sum(coef.size for coef in self.coefs)
+        for gamma in self.gammas:
+            gamma[...] = 1
+
+        self.statistics = np.zeros(2 * sum(normalized), self.dtype)
+        statistics = _views(self.statistics, [(units,) for units in normalized] * 2)
+        self.running_means = statistics[: len(normalized)]
+        self.running_vars = statistics[len(normalized) :]
+        for running_var in self.running_vars:
+            running_var[...] = 1
+
+        self._gradients = (coef_grads, intercept_grads, gamma_grads, beta_grads)
+        self._row_weights = None
+        self.configure(activation, batch_norm_momentum, batch_norm_epsilon)
+
+    @classmethod
+    def initialized(cls, layer_units, *, random_state, **options):
+        """A new network with He or Glorot weights drawn from ``random_state``
+        (a ``RandomState``), zero biases and betas, unit gammas and running
+        variances; ``options`` as in the constructor."""
+        network = cls(layer_units, **options)
+        output_index = len(network.coefs) - 1
+        for index, coef in enumerate(network.coefs):
+            activation = network.activation if index < output_index else "softmax"
+            fan_in, fan_out = coef.shape
+            coef[...] = _init_weights(
+                fan_in, fan_out, activation, random_state, network.dtype
+            )
+        return network
+
+    @classmethod
+    def from_arrays(
+        cls,
         coefs,
         intercepts,
         gammas,
         betas,
         running_means,
         running_vars,
-        flat_params,
-        activation,
-        momentum,
-        epsilon,
+        **options,
     ):
-        self.flat_params = flat_params
-        self.flat_grads = np.zeros_like(flat_params)
-        arrays = [a for group in (coefs, intercepts, gammas, betas) for a in group]
-        grads = iter(_flat_views([a for a in arrays if a is not None], self.flat_grads))
-        coef_grads = [next(grads) for _ in coefs]
-        intercept_grads = [None if b is None else next(grads) for b in intercepts]
-        gamma_grads = [next(grads) for _ in gammas]
-        beta_grads = [next(grads) for _ in betas]
-        self.n_weights = sum(w.size for w in coefs)
-        self._row_weights = None
+        """A network holding copies of the given arrays (for instance a
+        fitted estimator's, after unpickling); ``options`` as in the
+        constructor but for ``layer_units``, ``batch_norm`` and ``dtype``,
+        which the arrays give."""
+        layer_units = [coefs[0].shape[0], *(coef.shape[1] for coef in coefs)]
+        network = cls(
+            layer_units, batch_norm=bool(gammas), dtype=coefs[0].dtype, **options
+        )
+        pairs = [
+            (network.coefs, coefs),
+            (network.intercepts, intercepts),
+            (network.gammas, gammas),
+            (network.betas, betas),
+            (network.running_means, running_means),
+            (network.running_vars, running_vars),
+        ]
+        for targets, sources in pairs:
+            for target, source in zip(targets, sources):
+                if target is not None:
+                    target[...] = source
+        return network
 
+    def copy(self):
+        """An independent network with the same arrays and settings."""
+        network = Network(
+            self.layer_units,
+            activation=self.activation,
+            batch_norm=self.batch_norm,
+            batch_norm_momentum=self.batch_norm_momentum,
+            batch_norm_epsilon=self.batch_norm_epsilon,
+            dtype=self.dtype,
+        )
+        network.restore(self.snapshot())
+        return network
+
+    def configure(self, activation, batch_norm_momentum, batch_norm_epsilon):
+        """Set the hidden activation and the batch-norm settings, building
+        the layers around the arrays when they change."""
+        settings = (activation, batch_norm_momentum, batch_norm_epsilon)
+        if settings == getattr(self, "_settings", None):
+            return
+        self._settings = settings
+        self.activation = activation
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
+        coef_grads, intercept_grads, gamma_grads, beta_grads = self._gradients
         self.layers = []
-        last = len(coefs) - 1
-        for index in range(len(coefs)):
+        output_index = len(self.coefs) - 1
+        for index, (coef, coef_grad) in enumerate(zip(self.coefs, coef_grads)):
             # A hidden layer's bias goes with its activation (one pass each
             # way); only the output layer's stays in the dense layer.
-            output_layer = index == last
+            output_layer = index == output_index
             before = self.layers[-1] if self.layers else None
             self.layers.append(
                 Dense(
-                    coefs[index],
-                    intercepts[index] if output_layer else None,
-                    coef_grads[index],
+                    coef,
+                    self.intercepts[index] if output_layer else None,
+                    coef_grad,
                     intercept_grads[index] if output_layer else None,
                     input_grad_over_input=(
                         isinstance(before, BatchNorm)
@@ -189,15 +279,15 @@ class Network:
             )
             if output_layer:
                 break
-            if gammas:
+            if self.batch_norm:
                 self.layers.append(
                     BatchNorm(
-                        gammas[index],
-                        betas[index],
-                        running_means[index],
-                        running_vars[index],
-                        momentum=momentum,
-                        epsilon=epsilon,
+                        self.gammas[index],
+                        self.betas[index],
+                        self.running_means[index],
+                        self.running_vars[index],
+                        momentum=batch_norm_momentum,
+                        epsilon=batch_norm_epsilon,
                         gamma_grad=gamma_grads[index],
                         beta_grad=beta_grads[index],
                         activation=activation,
@@ -206,22 +296,21 @@ class Network:
             else:
                 self.layers.append(
                     BiasActivation(
-                        intercepts[index], activation, intercept_grads[index]
+                        self.intercepts[index], activation, intercept_grads[index]
                     )
                 )
 
-    def forward(self, X, training=True):
-        """Logits of ``X``: batch statistics in training, running ones otherwise."""
-        activations = X
-        for layer in self.layers:
-            activations = layer.forward(activations, training=training)
-        return activations
+    # ------------------------------------------------------------ training
 
-    def loss_and_gradient(self, X, y_codes, sample_weight, alpha):
-        """Forward and backward pass over one batch.
+    def train_step(self, X, y_codes, sample_weight, optimizer, learning_rate, alpha):
+        """One step of ``optimizer`` on one batch; return the batch loss at
+        the parameters before the step.
 
-        Fills ``flat_grads`` and returns the batch loss: the (weighted) mean
-        cross-entropy plus ``0.5 * alpha * sum(W**2) / sum(weights)``.
+        The loss is the (weighted) mean cross-entropy plus
+        ``0.5 * alpha * sum(W**2) / sum(weights)``. The penalty's gradient
+        and value come out of the optimizer's pass over the parameters (see
+        ``update_params_with_l2``), so ``grads`` holds the cross-entropy's
+        gradient only.
 
         Parameters
         ----------
@@ -229,6 +318,8 @@ class Network:
         y_codes : ndarray of shape (n_samples,)
             Class indices.
         sample_weight : ndarray of shape (n_samples,) or None
+        optimizer : Optimizer
+        learning_rate : float
         alpha : float
             L2 penalty.
 
@@ -236,39 +327,24 @@ class Network:
         -------
         loss : float
         """
-        cross_entropy, total_weight = self._backpropagate(X, y_codes, sample_weight)
-        penalty = 0.0
-        if alpha:
-            weights = self.flat_params[: self.n_weights]
-            scale = alpha / total_weight
-            penalty = 0.5 * scale * float(np.dot(weights, weights))
-            _add_scaled(
-                self.flat_grads[: self.n_weights], weights, weights.dtype.type(scale)
-            )
-        return cross_entropy + penalty
-
-    def train_step(self, X, y_codes, sample_weight, alpha, optimizer):
-        """One step of ``optimizer`` on one batch; return the batch loss at the
-        parameters before the step.
-
-        The same as :meth:`loss_and_gradient` followed by
-        ``optimizer.update_params``, except that the L2 penalty's gradient
-        and value come out of the optimizer's pass over the parameters (see
-        its ``decay``) rather than from two passes of their own, and that
-        ``flat_grads`` is left without the penalty's gradient.
-        """
-        cross_entropy, total_weight = self._backpropagate(X, y_codes, sample_weight)
-        scale = alpha / total_weight
-        squares = optimizer.update_params(
-            [self.flat_params], [self.flat_grads], scale, self.n_weights
+        cross_entropy, total_weight = self.backpropagate(X, y_codes, sample_weight)
+        l2_scale = alpha / total_weight
+        squares = optimizer.update_params_with_l2(
+            [self.params], [self.grads], learning_rate, l2_scale, self.n_weights
         )
-        return cross_entropy + 0.5 * scale * squares
+        return cross_entropy + 0.5 * l2_scale * squares
 
-    def _backpropagate(self, X, y_codes, sample_weight):
-        """Fill ``flat_grads`` with the gradient of the (weighted) mean
-        cross-entropy; return that cross-entropy and the batch's total
-        weight."""
-        logits = self.forward(X, training=True)
+    def backpropagate(self, X, y_codes, sample_weight):
+        """Forward and backward pass over one batch, in training mode (batch
+        statistics, running statistics updated).
+
+        Fills ``grads`` with the gradient of the (weighted) mean
+        cross-entropy and returns that cross-entropy and the batch's total
+        weight.
+        """
+        logits = X
+        for layer in self.layers:
+            logits = layer.forward(logits)
         n_samples = y_codes.size
         if sample_weight is None:
             total_weight = n_samples
@@ -279,14 +355,9 @@ class Network:
         # dL/dlogits = s_i * (softmax - onehot) / sum(s), in place on the logits
         cross_entropy = _softmax_cross_entropy(logits, y_codes, row_weights)
         delta = logits
-
-        last = len(self.layers) - 1
-        for position in range(last, -1, -1):
-            layer = self.layers[position]
-            if position == 0:
-                layer.backward(delta, input_grad=False)
-            else:
-                delta = layer.backward(delta)
+        for position in range(len(self.layers) - 1, 0, -1):
+            delta = self.layers[position].backward(delta)
+        self.layers[0].backward(delta, input_grad=False)
         return float(cross_entropy), total_weight
 
     def _uniform_row_weights(self, n_samples, dtype):
@@ -295,3 +366,83 @@ class Network:
         if weights is None or weights.size != n_samples or weights.dtype != dtype:
             weights = self._row_weights = np.full(n_samples, 1.0 / n_samples, dtype)
         return weights
+
+    def release_buffers(self):
+        """Drop the layers' batch buffers and caches, to be rebuilt by the
+        next training step: a fitted network keeps only its arrays."""
+        self._settings = None
+        self.configure(
+            self.activation, self.batch_norm_momentum, self.batch_norm_epsilon
+        )
+        self._row_weights = None
+
+    def snapshot(self):
+        """Copies of the parameters and running statistics."""
+        return self.params.copy(), self.statistics.copy()
+
+    def restore(self, snapshot):
+        """Put back a :meth:`snapshot`, in place: the views stay valid."""
+        params, statistics = snapshot
+        self.params[...] = params
+        self.statistics[...] = statistics
+
+    # ---------------------------------------------------------- prediction
+
+    def folded_params(self, dtype):
+        """Weights and biases of every layer with batch normalization folded
+        in, in ``dtype``.
+
+        ``gamma * (x @ W - mean) / sqrt(var + eps) + beta`` equals
+        ``x @ (W * scale) + (beta - mean * scale)`` with
+        ``scale = gamma / sqrt(var + eps)``.
+        """
+        folded = []
+        for index, weights in enumerate(self.coefs):
+            if index < len(self.gammas):
+                scale = self.gammas[index] / np.sqrt(
+                    self.running_vars[index] + self.batch_norm_epsilon
+                )
+                bias = self.betas[index] - self.running_means[index] * scale
+                weights = weights * scale
+            else:
+                bias = self.intercepts[index]
+            folded.append((weights.astype(dtype, copy=False), bias.astype(dtype)))
+        return folded
+
+    def predict_logits(self, X, finish=None):
+        """Output-layer logits of ``X`` with the running statistics, chunk by
+        chunk: the network's only inference path.
+
+        Parameters
+        ----------
+        X : {ndarray, CSR matrix} of shape (n_samples, n_features)
+            Float32 or float64; the logits come in its dtype.
+        finish : callable, default=None
+            Transforms each chunk of logits in place while it is still in
+            cache (e.g. ``softmax``).
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_classes)
+        """
+        folded = self.folded_params(X.dtype)
+        *hidden, (output_weights, output_bias) = folded
+        widest = max(weights.shape[1] for weights, _ in folded)
+        chunk_rows = min(X.shape[0], max(1, _PREDICT_CHUNK_ELEMENTS // widest))
+        buffers = [
+            np.empty((chunk_rows, weights.shape[1]), dtype=X.dtype)
+            for weights, _ in hidden
+        ]
+        logits = np.empty((X.shape[0], output_weights.shape[1]), dtype=X.dtype)
+        for chunk in gen_batches(X.shape[0], chunk_rows):
+            activations = X[chunk]
+            for (weights, bias), buffer in zip(hidden, buffers):
+                z = buffer[: activations.shape[0]]
+                matmul_into(activations, weights, z)
+                activations = add_bias_and_activate(z, bias, self.activation)
+            out = logits[chunk]
+            matmul_into(activations, output_weights, out)
+            add_bias_and_activate(out, output_bias, "identity")
+            if finish is not None:
+                finish(out)
+        return logits

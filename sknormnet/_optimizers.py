@@ -1,9 +1,12 @@
 """Gradient-descent optimizers that update parameter arrays in place.
 
-Each optimizer has one job, ``update_params(params, grads)``, and keeps its
-state as one list of arrays per moment, aligned with ``params``. Its
-hyperparameters are plain attributes, so they can be changed between epochs
-without losing the accumulated moments.
+Each optimizer has one job, ``update_params_with_l2(params, grads,
+learning_rate, ...)``, and keeps its state as one list of arrays per moment,
+aligned with ``params`` and allocated at the first update. Each class declares
+the hyperparameters it takes in ``hyperparameters``; they are plain attributes,
+so :meth:`Optimizer.set_hyperparameters` changes them between epochs without
+losing the accumulated moments. The learning rate is an argument of each
+update, so that a schedule (see ``_schedules``) can drive any optimizer.
 
 Every update is one compiled pass over the parameters, their gradient and the
 moments, where NumPy would need up to a dozen passes with a scratch array.
@@ -32,27 +35,29 @@ def _scalars(array, *values):
     return [array.dtype.type(value) for value in values]
 
 
-# Each kernel adds the L2 penalty's gradient ``decay * w`` to the gradient it
+# Each kernel adds the L2 penalty's gradient ``l2_scale * w`` to the gradient it
 # reads and returns ``sum(w**2)`` of the weights it read, so that the penalty
 # costs no pass over memory of its own. The sum is the only reordered
 # addition: every entry's update is computed exactly as written.
 @kernel(reorder_sums=True)
-def _sgd_kernel(param, grad, decay, learning_rate):
-    squares = decay - decay
+def _sgd_kernel(param, grad, l2_scale, learning_rate):
+    squares = l2_scale - l2_scale
     for i in range(param.size):
         w = param[i]
         squares += w * w
-        param[i] = w - learning_rate * (grad[i] + decay * w)
+        param[i] = w - learning_rate * (grad[i] + l2_scale * w)
     return squares
 
 
 @kernel(reorder_sums=True)
-def _momentum_kernel(param, grad, velocity, decay, learning_rate, beta, one_minus_beta):
-    squares = decay - decay
+def _momentum_kernel(
+    param, grad, velocity, l2_scale, learning_rate, beta, one_minus_beta
+):
+    squares = l2_scale - l2_scale
     for i in range(param.size):
         w = param[i]
         squares += w * w
-        new_velocity = beta * velocity[i] + one_minus_beta * (grad[i] + decay * w)
+        new_velocity = beta * velocity[i] + one_minus_beta * (grad[i] + l2_scale * w)
         velocity[i] = new_velocity
         param[i] = w - learning_rate * new_velocity
     return squares
@@ -60,13 +65,13 @@ def _momentum_kernel(param, grad, velocity, decay, learning_rate, beta, one_minu
 
 @kernel(reorder_sums=True)
 def _rmsprop_kernel(
-    param, grad, square, decay, learning_rate, beta_2, one_minus_beta_2, epsilon
+    param, grad, square, l2_scale, learning_rate, beta_2, one_minus_beta_2, epsilon
 ):
-    squares = decay - decay
+    squares = l2_scale - l2_scale
     for i in range(param.size):
         w = param[i]
         squares += w * w
-        g = grad[i] + decay * w
+        g = grad[i] + l2_scale * w
         new_square = beta_2 * square[i] + one_minus_beta_2 * g * g
         square[i] = new_square
         param[i] = w - learning_rate * g / (np.sqrt(new_square) + epsilon)
@@ -79,7 +84,7 @@ def _adam_kernel(
     grad,
     first_moment,
     second_moment,
-    decay,
+    l2_scale,
     step_size,
     beta_1,
     one_minus_beta_1,
@@ -87,11 +92,11 @@ def _adam_kernel(
     one_minus_beta_2,
     epsilon,
 ):
-    squares = decay - decay
+    squares = l2_scale - l2_scale
     for i in range(param.size):
         w = param[i]
         squares += w * w
-        g = grad[i] + decay * w
+        g = grad[i] + l2_scale * w
         m = beta_1 * first_moment[i] + one_minus_beta_1 * g
         v = beta_2 * second_moment[i] + one_minus_beta_2 * g * g
         first_moment[i] = m
@@ -100,131 +105,166 @@ def _adam_kernel(
     return squares
 
 
-class _Optimizer:
-    """What the optimizers share: one kernel call per parameter array, with
-    the L2 penalty's gradient folded in.
+class Optimizer:
+    """What the optimizers share: one compiled pass per parameter array that
+    applies the L2 penalty and the update rule together.
 
-    A subclass sets ``_kernel`` and implements ``_moments`` (its state, one
-    list of arrays per moment, aligned with ``params``) and
-    ``_hyperparameters`` (the kernel's scalars after ``decay``).
+    A subclass sets ``_kernel`` and ``hyperparameters`` (the names of its
+    constructor's arguments), and implements ``_new_moments`` (its state,
+    one list of arrays per moment, aligned with ``params``) and
+    ``_kernel_scalars`` (the kernel's scalars after ``decay``).
     """
 
-    def _moments(self):
+    hyperparameters = ()
+    _kernel = None
+
+    def __init__(self, **hyperparameters):
+        self.set_hyperparameters(**hyperparameters)
+        self.moments = None
+
+    def set_hyperparameters(self, **hyperparameters):
+        """Set the declared hyperparameters; the moments are kept.
+
+        Raises
+        ------
+        TypeError
+            If a name is not one of ``hyperparameters``.
+        """
+        unknown = set(hyperparameters) - set(self.hyperparameters)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} takes the hyperparameters "
+                f"{list(self.hyperparameters)}; got {sorted(unknown)}."
+            )
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
+
+    def _new_moments(self, params):
         return []
 
-    def update_params(self, params, grads, decay=0.0, n_decayed=None):
-        """Update ``params`` in place, one step down ``grads``.
+    def _kernel_scalars(self, learning_rate):
+        return [learning_rate]
+
+    def update_params_with_l2(
+        self, params, grads, learning_rate, l2_scale=0.0, n_penalized=None
+    ):
+        """Update ``params`` in place, one step down ``grads`` plus the
+        gradient of an L2 penalty.
+
+        The penalty ``0.5 * l2_scale * sum(w**2)`` over the penalized entries
+        adds ``l2_scale * w`` to their gradient within the update's single
+        pass over memory, which is the only place the penalty's gradient is
+        applied in training.
 
         Parameters
         ----------
         params, grads : list of ndarray
-            C-contiguous arrays, each gradient shaped like its parameter.
-        decay : float, default=0.0
-            L2 penalty factor: ``decay * w`` is added to the gradient of each
-            decayed entry ``w`` (the gradient of ``0.5 * decay * sum(w**2)``)
-            within the update's single pass over memory.
-        n_decayed : int or None, default=None
+            C-contiguous arrays, each gradient shaped like its parameter; the
+            same list of shapes at every call.
+        learning_rate : float
+            Step size of this update.
+        l2_scale : float, default=0.0
+            Factor of the L2 penalty; 0 for the plain update.
+        n_penalized : int or None, default=None
             How many leading entries of each (flattened) array the penalty
             applies to; all when None.
 
         Returns
         -------
         squares : float
-            ``sum(w**2)`` over the decayed entries before the update; 0.0
-            when ``decay`` is 0.
+            ``sum(w**2)`` over the penalized entries before the update, for
+            the penalty's value; 0.0 when ``l2_scale`` is 0.
         """
-        hyperparameters = self._hyperparameters()
+        if self.moments is None:
+            self.moments = self._new_moments(params)
+        self._count_step()
+        scalars_after_decay = self._kernel_scalars(learning_rate)
         squares = 0.0
-        for param, *arrays in zip(params, grads, *self._moments()):
+        for param, *arrays in zip(params, grads, *self.moments):
             flats = [_flat(param), *map(_flat, arrays)]
             size = param.size
-            split = 0 if not decay else size if n_decayed is None else n_decayed
+            split = 0 if not l2_scale else size if n_penalized is None else n_penalized
             split = min(split, size)
-            scalars = _scalars(param, decay, *hyperparameters)
+            scalars = _scalars(param, l2_scale, *scalars_after_decay)
             if split == size:
                 squares += float(self._kernel(*flats, *scalars))
                 continue
             if split:
-                decayed = [flat[:split] for flat in flats]
-                squares += float(self._kernel(*decayed, *scalars))
+                penalized = [flat[:split] for flat in flats]
+                squares += float(self._kernel(*penalized, *scalars))
             scalars[0] = param.dtype.type(0)
             self._kernel(*[flat[split:] for flat in flats], *scalars)
         return squares
 
+    def _count_step(self):
+        """Called once per update, before the kernels run."""
 
-class SGD(_Optimizer):
+
+class SGD(Optimizer):
     """Plain gradient descent: ``w -= learning_rate * g``.
 
-    Parameters
-    ----------
-    params : list of ndarray
-        The arrays that will be updated; used to shape the state.
-    learning_rate : float
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknormnet._optimizers import SGD
+    >>> w = np.array([1.0, 2.0])
+    >>> SGD().update_params_with_l2([w], [np.array([0.5, -1.0])], learning_rate=0.1)
+    0.0
+    >>> w
+    array([0.95, 2.1 ])
     """
 
     _kernel = staticmethod(_sgd_kernel)
 
-    def __init__(self, params, learning_rate):
-        self.learning_rate = learning_rate
 
-    def _hyperparameters(self):
-        return [self.learning_rate]
-
-
-class Momentum(_Optimizer):
+class Momentum(Optimizer):
     """Gradient descent with momentum, as an exponentially weighted average.
 
-    ``v = beta * v + (1 - beta) * g``, then ``w -= learning_rate * v``.
+    ``v = momentum * v + (1 - momentum) * g``, then ``w -= learning_rate * v``.
 
     Parameters
     ----------
-    params : list of ndarray
-    learning_rate : float
-    beta : float
+    momentum : float
+        The ``beta`` of the average.
     """
 
+    hyperparameters = ("momentum",)
     _kernel = staticmethod(_momentum_kernel)
 
-    def __init__(self, params, learning_rate, beta):
-        self.learning_rate = learning_rate
-        self.beta = beta
-        self.velocities = [np.zeros_like(param) for param in params]
+    def __init__(self, momentum=0.9):
+        super().__init__(momentum=momentum)
 
-    def _moments(self):
-        return [self.velocities]
+    def _new_moments(self, params):
+        return [[np.zeros_like(param) for param in params]]
 
-    def _hyperparameters(self):
-        return [self.learning_rate, self.beta, 1 - self.beta]
+    def _kernel_scalars(self, learning_rate):
+        return [learning_rate, self.momentum, 1 - self.momentum]
 
 
-class RMSprop(_Optimizer):
+class RMSprop(Optimizer):
     """RMSprop: ``s = beta_2 * s + (1 - beta_2) * g**2``,
     ``w -= learning_rate * g / (sqrt(s) + epsilon)``.
 
     Parameters
     ----------
-    params : list of ndarray
-    learning_rate : float
     beta_2 : float
     epsilon : float
     """
 
+    hyperparameters = ("beta_2", "epsilon")
     _kernel = staticmethod(_rmsprop_kernel)
 
-    def __init__(self, params, learning_rate, beta_2, epsilon):
-        self.learning_rate = learning_rate
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.squares = [np.zeros_like(param) for param in params]
+    def __init__(self, beta_2=0.999, epsilon=1e-8):
+        super().__init__(beta_2=beta_2, epsilon=epsilon)
 
-    def _moments(self):
-        return [self.squares]
+    def _new_moments(self, params):
+        return [[np.zeros_like(param) for param in params]]
 
-    def _hyperparameters(self):
-        return [self.learning_rate, self.beta_2, 1 - self.beta_2, self.epsilon]
+    def _kernel_scalars(self, learning_rate):
+        return [learning_rate, self.beta_2, 1 - self.beta_2, self.epsilon]
 
 
-class Adam(_Optimizer):
+class Adam(Optimizer):
     """Adam with bias correction.
 
     With ``t`` the number of updates so far (this one included)::
@@ -235,10 +275,13 @@ class Adam(_Optimizer):
 
     Parameters
     ----------
-    params : list of ndarray
-    learning_rate : float
     beta_1, beta_2 : float
     epsilon : float
+
+    Attributes
+    ----------
+    t : int
+        Number of updates so far.
 
     Notes
     -----
@@ -247,31 +290,25 @@ class Adam(_Optimizer):
     the same value with two scalar factors instead of two array divisions.
     """
 
+    hyperparameters = ("beta_1", "beta_2", "epsilon")
     _kernel = staticmethod(_adam_kernel)
 
-    def __init__(self, params, learning_rate, beta_1, beta_2, epsilon):
-        self.learning_rate = learning_rate
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+    def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        super().__init__(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
         self.t = 0
-        self.first_moments = [np.zeros_like(param) for param in params]
-        self.second_moments = [np.zeros_like(param) for param in params]
 
-    def _moments(self):
-        return [self.first_moments, self.second_moments]
+    def _new_moments(self, params):
+        return [
+            [np.zeros_like(param) for param in params],
+            [np.zeros_like(param) for param in params],
+        ]
 
-    def update_params(self, params, grads, decay=0.0, n_decayed=None):
+    def _count_step(self):
         self.t += 1
-        return super().update_params(params, grads, decay, n_decayed)
 
-    update_params.__doc__ = _Optimizer.update_params.__doc__
-
-    def _hyperparameters(self):
+    def _kernel_scalars(self, learning_rate):
         root_second_correction = math.sqrt(1 - self.beta_2**self.t)
-        step_size = (
-            self.learning_rate * root_second_correction / (1 - self.beta_1**self.t)
-        )
+        step_size = learning_rate * root_second_correction / (1 - self.beta_1**self.t)
         return [
             step_size,
             self.beta_1,
@@ -283,19 +320,3 @@ class Adam(_Optimizer):
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
-
-
-def optimizer_hyperparameters(estimator):
-    """The optimizer's keyword arguments, read from ``estimator``'s parameters."""
-    solver = estimator.solver
-    if solver == "momentum":
-        return {"beta": estimator.momentum}
-    if solver == "rmsprop":
-        return {"beta_2": estimator.beta_2, "epsilon": estimator.epsilon}
-    if solver == "adam":
-        return {
-            "beta_1": estimator.beta_1,
-            "beta_2": estimator.beta_2,
-            "epsilon": estimator.epsilon,
-        }
-    return {}

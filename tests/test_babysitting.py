@@ -99,7 +99,10 @@ def test_partial_fit_epochs_equal_fit_epochs(small_multiclass):
     stepped = clone(model)
     for _ in range(3):
         stepped.partial_fit(X, y, classes=np.unique(y))
-    for a, b in zip(fitted._state_arrays(), stepped._state_arrays()):
+    for a, b in zip(
+        [fitted._network.params, fitted._network.statistics],
+        [stepped._network.params, stepped._network.statistics],
+    ):
         assert_array_equal(a, b)
     assert fitted.loss_curve_ == stepped.loss_curve_
 
@@ -126,7 +129,7 @@ def test_tiny_learning_rate_midway_freezes_weights_but_not_statistics(small_mult
     model.partial_fit(X, y, classes=[0, 1, 2])
     model.partial_fit(X, y)
     optimizer = model._optimizer
-    moments_before = [m.copy() for m in optimizer.first_moments]
+    moments_before = [m.copy() for m in optimizer.moments[0]]
     weights_before = [w.copy() for w in model.coefs_]
     means_before = [m.copy() for m in model.running_means_]
 
@@ -138,7 +141,7 @@ def test_tiny_learning_rate_midway_freezes_weights_but_not_statistics(small_mult
     assert model.learning_rate_curve_ == [1e-3, 1e-3, 1e-12]
     for before, after in zip(weights_before, model.coefs_):
         assert_allclose(after, before, rtol=0, atol=1e-10)
-    for before, after in zip(moments_before, optimizer.first_moments):
+    for before, after in zip(moments_before, optimizer.moments[0]):
         assert not np.allclose(before, after)
     # The running means follow the shifted data although the weights stand still.
     for before, after in zip(means_before, model.running_means_):
@@ -150,15 +153,15 @@ def test_set_params_changes_optimizer_hyperparameters_in_place(small_multiclass)
     model = MLPBatchNormClassifier((8,), random_state=0)
     model.partial_fit(X, y, classes=[0, 1, 2])
     optimizer = model._optimizer
-    second_moments = optimizer.second_moments
+    second_moments = optimizer.moments[1]
     model.set_params(beta_1=0.5, beta_2=0.9, epsilon=1e-6)
     model.partial_fit(X, y)
     assert model._optimizer is optimizer
-    assert optimizer.second_moments is second_moments
+    assert optimizer.moments[1] is second_moments
     assert (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon) == (0.5, 0.9, 1e-6)
     model.set_params(solver="momentum", momentum=0.8)
     model.partial_fit(X, y)
-    assert model._optimizer.beta == 0.8
+    assert model._optimizer.momentum == 0.8
     assert model.learning_rate_curve_[-1] == model.learning_rate_init
 
 
@@ -190,7 +193,10 @@ def test_warm_start_continues_training(small_multiclass):
     assert resumed.n_iter_ == 2
     assert len(resumed.loss_curve_) == 5
     assert_allclose(resumed.loss_curve_, straight.loss_curve_, rtol=1e-12)
-    for a, b in zip(resumed._state_arrays(), straight._state_arrays()):
+    for a, b in zip(
+        [resumed._network.params, resumed._network.statistics],
+        [straight._network.params, straight._network.statistics],
+    ):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
@@ -326,7 +332,10 @@ def test_class_weight_equals_matching_sample_weight():
     by_sample = _quiet_fit(
         MLPBatchNormClassifier(**params), X, y, sample_weight=np.where(y == 1, 7.0, 1.0)
     )
-    for a, b in zip(by_class._state_arrays(), by_sample._state_arrays()):
+    for a, b in zip(
+        [by_class._network.params, by_class._network.statistics],
+        [by_sample._network.params, by_sample._network.statistics],
+    ):
         assert_allclose(a, b, rtol=1e-12)
     balanced = _quiet_fit(
         MLPBatchNormClassifier(class_weight="balanced", **params), X, y
@@ -488,7 +497,7 @@ def test_keyboard_interrupt_with_early_stopping_keeps_the_best_epoch(digits):
     model.set_callbacks(RecordingCallback(raise_at_epoch=12))
     with pytest.warns(UserWarning, match="best epoch restored"):
         model.fit(X, y)
-    snapshot = model._state_snapshot()
+    snapshot = model._network.snapshot()
     best_state = model._best_state
     for a, b in zip(snapshot, best_state):
         assert_array_equal(a, b)

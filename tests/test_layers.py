@@ -33,7 +33,7 @@ def test_batch_norm_forward_matches_formula():
     rng = np.random.default_rng(0)
     z = rng.normal(3.0, 2.0, size=(16, 5))
     layer = _batch_norm(5)
-    out = layer.forward(z.copy(), training=True)
+    out = layer.forward(z.copy())
     mu = z.mean(axis=0)
     var = ((z - mu) ** 2).mean(axis=0)
     expected = layer.gamma * (z - mu) / np.sqrt(var + 1e-5) + layer.beta
@@ -44,25 +44,12 @@ def test_batch_norm_running_statistics_use_unbiased_variance():
     rng = np.random.default_rng(1)
     layer = _batch_norm(3, momentum=0.8)
     z1, z2 = rng.normal(size=(10, 3)), rng.normal(2, 3, size=(10, 3))
-    layer.forward(z1.copy(), training=True)
-    layer.forward(z2.copy(), training=True)
+    layer.forward(z1.copy())
+    layer.forward(z2.copy())
     mean = 0.8 * (0.8 * 0 + 0.2 * z1.mean(0)) + 0.2 * z2.mean(0)
     var = 0.8 * (0.8 * 1 + 0.2 * z1.var(0, ddof=1)) + 0.2 * z2.var(0, ddof=1)
     assert_allclose(layer.running_mean, mean)
     assert_allclose(layer.running_var, var)
-
-
-def test_batch_norm_inference_uses_running_statistics_only():
-    layer = _batch_norm(2)
-    layer.running_mean[:] = [1.0, -2.0]
-    layer.running_var[:] = [4.0, 0.25]
-    z = np.array([[3.0, -2.0]])
-    out = layer.forward(z, training=False)
-    expected = (
-        layer.gamma * (z - layer.running_mean) / np.sqrt(layer.running_var + 1e-5)
-        + layer.beta
-    )
-    assert_allclose(out, expected)
 
 
 def _numeric_gradient(objective, array, step=1e-6):
@@ -84,13 +71,8 @@ def test_batch_norm_with_activation_forward_matches_formula(activation):
     rng = np.random.default_rng(4)
     z = rng.normal(-1.0, 3.0, size=(33, 6))
     layer = _batch_norm(6, activation=activation)
-    out = layer.forward(z.copy(), training=True)
+    out = layer.forward(z.copy())
     z_norm = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + 1e-5)
-    expected = ACTIVATION_FORMULAS[activation](layer.gamma * z_norm + layer.beta)
-    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
-    # at prediction time, with the running statistics
-    out = layer.forward(z, training=False)
-    z_norm = (z - layer.running_mean) / np.sqrt(layer.running_var + 1e-5)
     expected = ACTIVATION_FORMULAS[activation](layer.gamma * z_norm + layer.beta)
     assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
@@ -103,7 +85,7 @@ def test_batch_norm_float32_follows_float64(activation):
     results = {}
     for dtype in (np.float32, np.float64):
         layer = _batch_norm(9, activation=activation, dtype=dtype)
-        out = layer.forward(z.astype(dtype), training=True)
+        out = layer.forward(z.astype(dtype))
         dz = layer.backward(upstream.astype(dtype))
         assert out.dtype == dz.dtype == layer.gamma_grad.dtype == dtype
         results[dtype] = [out, dz, layer.gamma_grad, layer.beta_grad]
@@ -116,7 +98,7 @@ def test_batch_norm_statistics_are_accurate_far_from_zero_in_float32():
     rng = np.random.default_rng(6)
     z = rng.normal(1e4, 1.0, size=(256, 5))
     layer = _batch_norm(5, momentum=0.0, dtype=np.float32)
-    layer.forward(z.astype(np.float32), training=True)
+    layer.forward(z.astype(np.float32))
     z32 = z.astype(np.float32).astype(np.float64)
     assert_allclose(layer.running_mean, z32.mean(axis=0), rtol=1e-6)
     assert_allclose(layer.running_var, z32.var(axis=0, ddof=1), rtol=1e-3)
@@ -126,7 +108,7 @@ def test_batch_norm_relu_propagates_nan():
     # A non-finite batch must surface as a non-finite loss, never as zeros.
     z = np.ones((4, 3))
     z[1, 2] = np.nan
-    out = _batch_norm(3, activation="relu").forward(z, training=True)
+    out = _batch_norm(3, activation="relu").forward(z)
     assert np.isnan(out[:, 2]).all()
     assert np.isfinite(out[:, :2]).all()
 
@@ -139,9 +121,9 @@ def test_batch_norm_backward_matches_finite_differences(activation):
     layer = _batch_norm(4, activation=activation)
 
     def objective():
-        return float(np.sum(layer.forward(z.copy(), training=True) * upstream))
+        return float(np.sum(layer.forward(z.copy()) * upstream))
 
-    layer.forward(z.copy(), training=True)
+    layer.forward(z.copy())
     dz = layer.backward(upstream.copy())
     assert_allclose(dz, _numeric_gradient(objective, z), rtol=1e-5, atol=1e-8)
     assert_allclose(
@@ -156,7 +138,7 @@ def test_dense_backward_gradients():
     rng = np.random.default_rng(3)
     X, W, b = rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), rng.normal(size=2)
     layer = Dense(W, b)
-    out = layer.forward(X, training=True)
+    out = layer.forward(X)
     assert_allclose(out, X @ W + b)
     upstream = rng.normal(size=(5, 2))
     dX = layer.backward(upstream)
@@ -173,7 +155,7 @@ def test_dense_input_grad_over_input_gives_the_same_gradients_in_its_buffer():
     expected_dX = upstream @ W.T
     expected_dW = X.T @ upstream
     layer = Dense(W, input_grad_over_input=True)
-    layer.forward(X, training=True)
+    layer.forward(X)
     dX = layer.backward(upstream)
     assert dX is X
     assert_allclose(dX, expected_dX)
@@ -193,7 +175,7 @@ def test_batch_norm_rejects_a_batch_of_one_row():
     # the batch variance of one row is undefined (and the kernel needs n >= 2)
     layer = _batch_norm(3)
     with pytest.raises(ValueError, match="at least 2 rows per batch; got 1"):
-        layer.forward(np.ones((1, 3)), training=True)
+        layer.forward(np.ones((1, 3)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

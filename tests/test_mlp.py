@@ -6,6 +6,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
+from scipy.special import expit
+from scipy.special import log_softmax as scipy_log_softmax
+from scipy.special import softmax as scipy_softmax
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
@@ -15,9 +18,16 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sknormnet import MLPBatchNormClassifier
 from sknormnet._layers import Dense
+from sknormnet._optimizers import SGD
 
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
 SOLVERS = ["sgd", "momentum", "rmsprop", "adam"]
+ACTIVATION_FORMULAS = {
+    "identity": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "tanh": np.tanh,
+    "logistic": expit,
+}
 
 
 def _quiet_fit(model, X, y, **kwargs):
@@ -26,12 +36,10 @@ def _quiet_fit(model, X, y, **kwargs):
         return model.fit(X, y, **kwargs)
 
 
-def _loss_and_gradients(model, X, y_codes, sample_weight=None):
-    network = model._network()
-    loss = network.loss_and_gradient(X, y_codes, sample_weight, model.alpha)
-    params = [p for layer in network.layers for p in layer.params]
-    grads = [g.copy() for layer in network.layers for g in layer.grads]
-    return loss, params, grads
+def _cross_entropy_and_gradient(model, X, y_codes, sample_weight=None):
+    network = model._network
+    cross_entropy, _ = network.backpropagate(X, y_codes, sample_weight)
+    return cross_entropy, network.grads.copy()
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -50,26 +58,26 @@ def test_gradients_match_finite_differences(activation, batch_norm, weighted):
         random_state=0,
     )
     _quiet_fit(model, X, y)
+    params = model._network.params
     # Move gamma, beta and biases off their initial values so that every
     # term of the gradient is exercised.
-    for array in model._state_arrays():
-        array += rng.normal(scale=0.3, size=array.shape)
+    params += rng.normal(scale=0.3, size=params.shape)
     sample_weight = rng.uniform(0.2, 3, size=9) if weighted else None
 
-    _, params, grads = _loss_and_gradients(model, X, y, sample_weight)
-    assert len(params) == (8 if batch_norm else 6)
+    _, grad = _cross_entropy_and_gradient(model, X, y, sample_weight)
+    n_params = 4 * 5 + 5 * 3 + 3 * 3 + 3 + (2 * (5 + 3) if batch_norm else 5 + 3)
+    assert params.size == n_params
     step = 1e-6
-    for param, grad in zip(params, grads):
-        numeric = np.zeros_like(param)
-        for index in np.ndindex(param.shape):
-            original = param[index]
-            param[index] = original + step
-            plus = _loss_and_gradients(model, X, y, sample_weight)[0]
-            param[index] = original - step
-            minus = _loss_and_gradients(model, X, y, sample_weight)[0]
-            param[index] = original
-            numeric[index] = (plus - minus) / (2 * step)
-        assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
+    numeric = np.zeros_like(params)
+    for index in range(params.size):
+        original = params[index]
+        params[index] = original + step
+        plus = _cross_entropy_and_gradient(model, X, y, sample_weight)[0]
+        params[index] = original - step
+        minus = _cross_entropy_and_gradient(model, X, y, sample_weight)[0]
+        params[index] = original
+        numeric[index] = (plus - minus) / (2 * step)
+    assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -88,60 +96,68 @@ def test_input_gradients_overwrite_only_outputs_backward_does_not_read(
         X,
         y,
     )
-    dense = [layer for layer in model._network().layers if isinstance(layer, Dense)]
+    dense = [layer for layer in model._network.layers if isinstance(layer, Dense)]
     expected = batch_norm and activation in ("identity", "relu")
     assert [layer.input_grad_over_input for layer in dense] == [False] + [expected] * 2
 
 
-def test_loss_is_cross_entropy_plus_l2_penalty():
+def _batch_logits(model, X):
+    """Logits in training mode (batch statistics), in plain NumPy."""
+    activations = X
+    for index, weights in enumerate(model.coefs_[:-1]):
+        z = activations @ weights
+        if model.gammas_:
+            z = (z - z.mean(0)) / np.sqrt(z.var(0) + model.batch_norm_epsilon)
+            z = model.gammas_[index] * z + model.betas_[index]
+        else:
+            z = z + model.intercepts_[index]
+        activations = ACTIVATION_FORMULAS[model.activation](z)
+    return activations @ model.coefs_[-1] + model.intercepts_[-1]
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_train_step_is_the_penalized_loss_and_an_sgd_step(batch_norm, weighted):
+    # The loss is the cross-entropy plus 0.5 * alpha * sum(W**2) / sum(s), and
+    # its gradient adds alpha * W / sum(s) to the weights' gradient only.
     rng = np.random.default_rng(1)
     X = rng.normal(size=(12, 3))
     y = np.arange(12) % 3
+    sample_weight = rng.uniform(0.2, 3, size=12) if weighted else None
+    alpha, learning_rate = 0.7, 0.05
     model = _quiet_fit(
-        MLPBatchNormClassifier((4,), alpha=0.7, max_iter=1, random_state=0), X, y
+        MLPBatchNormClassifier(
+            (4, 5), batch_norm=batch_norm, alpha=alpha, max_iter=1, random_state=0
+        ),
+        X,
+        y,
     )
-    loss, _, _ = _loss_and_gradients(model, X, y)
-    # Independent forward pass with batch statistics.
-    z = X @ model.coefs_[0]
-    z_norm = (z - z.mean(0)) / np.sqrt(z.var(0) + model.batch_norm_epsilon)
-    a = np.maximum(model.gammas_[0] * z_norm + model.betas_[0], 0)
-    logits = a @ model.coefs_[1] + model.intercepts_[1]
+    network = model._network
+    model._network.params += rng.normal(scale=0.3, size=network.params.size)
+    logits = _batch_logits(model, X)
+    weights = np.ones(12) if sample_weight is None else sample_weight
     log_proba = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-    cross_entropy = -log_proba[np.arange(12), y].mean()
-    penalty = 0.5 * 0.7 * sum((w**2).sum() for w in model.coefs_) / 12
-    assert loss == pytest.approx(cross_entropy + penalty, rel=1e-10)
+    cross_entropy = -(weights * log_proba[np.arange(12), y]).sum() / weights.sum()
+    squares = sum((w**2).sum() for w in model.coefs_)
+    params_before = network.params.copy()
+    _, grad = _cross_entropy_and_gradient(model, X, y, sample_weight)
+    network.restore((params_before, network.statistics.copy()))
 
+    loss = network.train_step(X, y, sample_weight, SGD(), learning_rate, alpha)
 
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("weighted", [False, True])
-def test_train_step_is_loss_and_gradient_then_a_penalized_update(solver, weighted):
-    # train_step folds the L2 penalty into the optimizer's pass; the result
-    # must be the separate gradient-then-update it replaces.
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(20, 4))
-    y = np.arange(20) % 3
-    sample_weight = rng.uniform(0.2, 3, size=20) if weighted else None
-    models = [
-        _quiet_fit(
-            MLPBatchNormClassifier(
-                (6, 5), solver=solver, alpha=0.4, max_iter=2, random_state=0
-            ),
-            X,
-            y,
-        )
-        for _ in range(2)
-    ]
-    separate, folded = (model._network() for model in models)
-
-    loss = separate.loss_and_gradient(X, y, sample_weight, 0.4)
-    models[0]._optimizer.update_params([separate.flat_params], [separate.flat_grads])
-    folded_loss = folded.train_step(X, y, sample_weight, 0.4, models[1]._optimizer)
-
-    assert folded_loss == pytest.approx(loss, rel=1e-12)
-    assert_allclose(folded.flat_params, separate.flat_params, rtol=1e-12, atol=1e-15)
-    for name in ("coefs_", "gammas_", "running_means_", "running_vars_"):
-        for got, want in zip(getattr(models[1], name), getattr(models[0], name)):
-            assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert loss == pytest.approx(
+        cross_entropy + 0.5 * alpha * squares / weights.sum(), rel=1e-10
+    )
+    penalty_grad = np.zeros_like(params_before)
+    penalty_grad[: network.n_weights] = (
+        alpha / weights.sum() * params_before[: network.n_weights]
+    )
+    assert_allclose(
+        network.params,
+        params_before - learning_rate * (grad + penalty_grad),
+        rtol=1e-12,
+        atol=1e-15,
+    )
 
 
 def test_fitted_attributes_shapes(small_multiclass):
@@ -168,34 +184,45 @@ def test_fitted_attributes_shapes(small_multiclass):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_initialisation_scale(activation):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(10, 400))
-    y = np.arange(10) % 2
-    model = MLPBatchNormClassifier((300,), activation=activation, random_state=0)
-    model._random_state = np.random.RandomState(0)
-    model.classes_ = np.array([0, 1])
-    model._initialize(400, np.float64, [300])
-    std = model.coefs_[0].std()
-    expected = np.sqrt(2 / 400) if activation == "relu" else np.sqrt(2 / 700)
-    assert std == pytest.approx(expected, rel=0.02)
-    assert_array_equal(model.gammas_[0], 1)
-    assert_array_equal(model.betas_[0], 0)
-    del X, y
-
-
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_folded_inference_equals_unfolded(activation, small_multiclass):
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_predictions_match_a_plain_numpy_reference(
+    activation, batch_norm, small_multiclass
+):
     X, y = small_multiclass
     model = _quiet_fit(
         MLPBatchNormClassifier(
-            (8, 6), activation=activation, max_iter=5, random_state=0
+            (8, 6),
+            activation=activation,
+            batch_norm=batch_norm,
+            max_iter=5,
+            random_state=0,
         ),
         X,
         y,
     )
-    unfolded = model._network().forward(X, training=False)
-    assert_allclose(model._logits(X), unfolded, rtol=1e-12, atol=1e-12)
+    # Unfolded, at test time: the running statistics replace the batch's.
+    activations = X
+    for index, weights in enumerate(model.coefs_[:-1]):
+        z = activations @ weights
+        if batch_norm:
+            z_norm = (z - model.running_means_[index]) / np.sqrt(
+                model.running_vars_[index] + model.batch_norm_epsilon
+            )
+            z = model.gammas_[index] * z_norm + model.betas_[index]
+        else:
+            z = z + model.intercepts_[index]
+        activations = ACTIVATION_FORMULAS[activation](z)
+    logits = activations @ model.coefs_[-1] + model.intercepts_[-1]
+    assert_allclose(
+        model.predict_proba(X), scipy_softmax(logits, axis=1), rtol=1e-10, atol=1e-14
+    )
+    assert_allclose(
+        model.predict_log_proba(X),
+        scipy_log_softmax(logits, axis=1),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    assert_array_equal(model.predict(X), model.classes_[logits.argmax(1)])
 
 
 def test_a_row_is_predicted_independently_of_its_batch(small_multiclass):
@@ -211,7 +238,7 @@ def test_predict_is_chunked_without_changing_results(small_multiclass, monkeypat
     X, y = small_multiclass
     model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=3, random_state=0), X, y)
     whole = model.predict_proba(X)
-    monkeypatch.setattr("sknormnet._mlp._PREDICT_CHUNK_ELEMENTS", 8 * 7)
+    monkeypatch.setattr("sknormnet._network._PREDICT_CHUNK_ELEMENTS", 8 * 7)
     assert_allclose(model.predict_proba(X), whole, rtol=1e-13)
 
 
@@ -268,7 +295,10 @@ def test_same_random_state_gives_same_model(small_multiclass):
     model = MLPBatchNormClassifier((8,), max_iter=4, random_state=3)
     first = _quiet_fit(clone(model), X, y)
     second = _quiet_fit(clone(model), X, y)
-    for a, b in zip(first._state_arrays(), second._state_arrays()):
+    for a, b in zip(
+        [first._network.params, first._network.statistics],
+        [second._network.params, second._network.statistics],
+    ):
         assert_array_equal(a, b)
     assert first.loss_curve_ == second.loss_curve_
     other = _quiet_fit(clone(model).set_params(random_state=4), X, y)
@@ -297,10 +327,10 @@ def test_pickle_round_trip_gives_identical_predictions(small_multiclass):
 def test_trains_and_predicts_in_input_dtype(dtype, small_multiclass):
     X, y = small_multiclass
     model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=3), X.astype(dtype), y)
-    for array in model._state_arrays():
+    for array in [model._network.params, model._network.statistics]:
         assert array.dtype == dtype
     assert model.predict_proba(X.astype(dtype)).dtype == dtype
-    for state in model._optimizer.first_moments:
+    for state in model._optimizer.moments[0]:
         assert state.dtype == dtype
 
 
@@ -388,7 +418,7 @@ def test_intercepts_of_batch_normalized_layers_stay_none(small_multiclass):
     X, y = small_multiclass
     model = _quiet_fit(MLPBatchNormClassifier((4, 4), max_iter=2), X, y)
     assert model.intercepts_[0] is None and model.intercepts_[1] is None
-    layers = model._network().layers
+    layers = model._network.layers
     dense_layers = [layer for layer in layers if isinstance(layer, Dense)]
     assert [layer.bias is None for layer in dense_layers] == [True, True, False]
 
@@ -500,7 +530,7 @@ def test_diverging_training_raises_and_keeps_finite_weights(small_multiclass):
     )
     with pytest.raises(ValueError, match=r"learning_rate_init=100000000\.0 .*epoch 1"):
         model.fit(X * 1e3, y)
-    for array in model._state_arrays():
+    for array in [model._network.params, model._network.statistics]:
         assert np.all(np.isfinite(array))
     with pytest.raises(ValueError, match="Lower learning_rate_init"):
         model.fit(X * 1e3, y)
@@ -522,16 +552,19 @@ def test_divergence_restores_the_optimizer_moments(small_multiclass):
         random_state=0,
     )
     model.partial_fit(X, y, classes=[0, 1, 2])
-    velocities = [v.copy() for v in model._optimizer.velocities]
+    velocities = [v.copy() for v in model._optimizer.moments[0]]
     assert any(np.any(v != 0) for v in velocities)
     model.set_params(learning_rate_init=1e8)
     with pytest.raises(ValueError, match="non-finite at epoch 2"):
         model.partial_fit(X, y)
-    for got, want in zip(model._optimizer.velocities, velocities):
+    for got, want in zip(model._optimizer.moments[0], velocities):
         assert_array_equal(got, want)
     model.set_params(learning_rate_init=1e-6)
     model.partial_fit(X, y)
-    assert all(np.isfinite(array).all() for array in model._state_arrays())
+    assert all(
+        np.isfinite(array).all()
+        for array in [model._network.params, model._network.statistics]
+    )
 
 
 def test_divergence_in_the_last_update_of_an_epoch_is_caught(small_multiclass):
@@ -542,7 +575,10 @@ def test_divergence_in_the_last_update_of_an_epoch_is_caught(small_multiclass):
     )
     with pytest.raises(ValueError, match="non-finite at epoch 1"):
         model.fit(X * 1e3, y)
-    assert all(np.isfinite(array).all() for array in model._state_arrays())
+    assert all(
+        np.isfinite(array).all()
+        for array in [model._network.params, model._network.statistics]
+    )
 
 
 def test_max_iter_reached_warns(small_multiclass):

@@ -1,11 +1,11 @@
-"""The compiled softmax/cross-entropy and penalty kernels of the network."""
+"""The network: its arrays, its compiled softmax/cross-entropy, its copies."""
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_softmax, softmax
 
-from sknormnet._network import _add_scaled, _softmax_cross_entropy
+from sknormnet._network import Network, _softmax_cross_entropy
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -37,11 +37,135 @@ def test_softmax_cross_entropy_is_finite_for_huge_logits():
     assert_allclose(loss, 0.5 * (2e4 + 2 + np.log1p(2 * np.exp(-2.0))), rtol=1e-6)
 
 
-def test_add_scaled_updates_in_place():
-    rng = np.random.default_rng(1)
-    target, source = rng.normal(size=40), rng.normal(size=40)
-    expected = target + 0.25 * source
-    view = target[:30]
-    _add_scaled(view, source[:30], 0.25)
-    assert_allclose(target[:30], expected[:30])
-    assert_allclose(target[30:], expected[30:] - 0.25 * source[30:])
+OPTIONS = {
+    "activation": "relu",
+    "batch_norm_momentum": 0.9,
+    "batch_norm_epsilon": 1e-5,
+}
+
+
+def _network(batch_norm=True, layer_units=(4, 5, 3, 2), dtype=np.float64, seed=0):
+    return Network.initialized(
+        list(layer_units),
+        random_state=np.random.RandomState(seed),
+        batch_norm=batch_norm,
+        dtype=dtype,
+        **OPTIONS,
+    )
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_arrays_are_views_of_three_flat_vectors_weights_first(batch_norm):
+    network = _network(batch_norm)
+    trainable = [
+        *network.coefs,
+        *[b for b in network.intercepts if b is not None],
+        *network.gammas,
+        *network.betas,
+    ]
+    # consecutive views, in this order, covering the flat vector exactly
+    offset = 0
+    for array in trainable:
+        assert np.shares_memory(array, network.params)
+        flat = network.params[offset : offset + array.size]
+        array[...] = offset + 1
+        assert np.all(flat == offset + 1)
+        offset += array.size
+    assert offset == network.params.size == network.grads.size
+    assert network.n_weights == sum(w.size for w in network.coefs)
+    statistics = [*network.running_means, *network.running_vars]
+    assert sum(s.size for s in statistics) == network.statistics.size
+    assert all(np.shares_memory(s, network.statistics) for s in statistics)
+    if batch_norm:
+        assert network.intercepts[:2] == [None, None]
+        assert [g.shape for g in network.gammas] == [(5,), (3,)]
+    else:
+        assert [b.shape for b in network.intercepts] == [(5,), (3,), (2,)]
+        assert network.gammas == network.running_vars == []
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def test_initialisation_scale(activation):
+    network = Network.initialized(
+        [400, 300, 2],
+        random_state=np.random.RandomState(0),
+        batch_norm=True,
+        dtype=np.float64,
+        **dict(OPTIONS, activation=activation),
+    )
+    std = network.coefs[0].std()
+    expected = np.sqrt(2 / 400) if activation == "relu" else np.sqrt(2 / 700)
+    assert std == pytest.approx(expected, rel=0.02)
+    assert_allclose(network.gammas[0], 1)
+    assert_allclose(network.betas[0], 0)
+    assert_allclose(network.running_means[0], 0)
+    assert_allclose(network.running_vars[0], 1)
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_from_arrays_and_copy_hold_independent_equal_arrays(batch_norm):
+    network = _network(batch_norm)
+    network.params[:] = np.arange(network.params.size)
+    network.statistics[:] = np.arange(network.statistics.size) + 1.0
+    rebuilt = Network.from_arrays(
+        [w.copy() for w in network.coefs],
+        [None if b is None else b.copy() for b in network.intercepts],
+        network.gammas,
+        network.betas,
+        network.running_means,
+        network.running_vars,
+        **OPTIONS,
+    )
+    for other in (rebuilt, network.copy()):
+        assert_array_equal(other.params, network.params)
+        assert_array_equal(other.statistics, network.statistics)
+        assert not np.shares_memory(other.params, network.params)
+        assert other.n_weights == network.n_weights
+        other.params[0] += 1
+        assert other.coefs[0][0, 0] == network.coefs[0][0, 0] + 1
+
+
+def test_snapshot_and_restore_write_in_place():
+    network = _network()
+    coefs = network.coefs[0]
+    saved = network.snapshot()
+    network.params += 1
+    network.statistics += 1
+    network.restore(saved)
+    assert network.coefs[0] is coefs
+    assert_array_equal(network.params, saved[0])
+    assert_array_equal(network.statistics, saved[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_logits_folds_batch_norm(dtype):
+    network = _network(dtype=dtype, seed=3)
+    rng = np.random.default_rng(3)
+    network.params += rng.normal(scale=0.2, size=network.params.size).astype(dtype)
+    for mean, var in zip(network.running_means, network.running_vars):
+        mean[:] = rng.normal(size=mean.size)
+        var[:] = rng.uniform(0.5, 2, size=var.size)
+    X = rng.normal(size=(7, 4))
+    activations = X
+    for index, weights in enumerate(network.coefs[:-1]):
+        z = activations @ weights
+        z = (z - network.running_means[index]) / np.sqrt(
+            network.running_vars[index] + 1e-5
+        )
+        activations = np.maximum(network.gammas[index] * z + network.betas[index], 0)
+    expected = activations @ network.coefs[-1] + network.intercepts[-1]
+    logits = network.predict_logits(X.astype(dtype))
+    assert logits.dtype == dtype
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(logits, expected, rtol=tolerance, atol=tolerance)
+
+
+def test_configure_rebuilds_the_layers_only_when_settings_change():
+    network = _network()
+    layers = network.layers
+    network.configure("relu", 0.9, 1e-5)
+    assert network.layers is layers
+    network.configure("tanh", 0.9, 1e-5)
+    assert network.layers is not layers
+    assert network.layers[1].activation == "tanh"
+    assert network.activation == "tanh"
