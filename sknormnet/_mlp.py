@@ -482,13 +482,59 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        hook_data = {
+            "X": X,
+            "y": y,
+            "metadata": None
+            if sample_weight is None
+            else {"sample_weight": sample_weight},
+        }
+        X, y_codes, sample_weight = self._prepare(
+            X, y, sample_weight, incremental, classes
+        )
+        early_stopping = self.early_stopping and not incremental
+        validation = None
+        if early_stopping:
+            split = self._validation_split(X, y_codes, sample_weight)
+            X, y_codes, sample_weight, *validation = split
+        if not incremental:
+            self.n_iter_ = 0
+            self._no_improvement_count = 0
+
+        n_epochs = 1 if incremental else self.max_iter
+        fit_context = self._callback_context(n_epochs)
+        fit_context.call_on_fit_task_begin(estimator=self, **hook_data)
+        stopped, interrupted = self._run_epochs(
+            X, y_codes, sample_weight, validation, n_epochs, fit_context, hook_data
+        )
+        if interrupted:
+            warnings.warn(
+                f"training interrupted after {len(self.loss_curve_)} epochs; "
+                "the model is fitted and usable"
+                + (" (best epoch restored)." if early_stopping else "."),
+                UserWarning,
+            )
+        if early_stopping and self._best_state is not None:
+            self._network.restore(self._best_state)
+        self._network.release_buffers()
+        fit_context.call_on_fit_task_end(
+            estimator=self, reconstruction_attributes={}, **hook_data
+        )
+        if not incremental and not stopped and not interrupted:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                "reached and the optimization hasn't converged yet; increase "
+                "max_iter or learning_rate_init.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _prepare(self, X, y, sample_weight, incremental, classes):
+        """Validate the data, and build the model or check it still fits the
+        parameters; return ``X``, the class codes and the row weights."""
         layer_sizes = _as_layer_sizes(self)
         fitted = hasattr(self, "coefs_")
         reset = not fitted or (not incremental and not self.warm_start)
-        callback_X, callback_y = X, y
-        callback_metadata = (
-            None if sample_weight is None else {"sample_weight": sample_weight}
-        )
         dtype = [np.float64, np.float32] if reset else self.coefs_[0].dtype
         X, y = validate_data(
             self,
@@ -519,20 +565,15 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 self.activation, self.batch_norm_momentum, self.batch_norm_epsilon
             )
         self._sync_optimizer()
+        return X, y_codes, sample_weight
 
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
-            split = self._validation_split(X, y_codes, sample_weight)
-            X, y_codes, sample_weight, X_val, y_val, sample_weight_val = split
-        if not incremental:
-            self.n_iter_ = 0
-            self._no_improvement_count = 0
-
+    def _run_epochs(
+        self, X, y_codes, sample_weight, validation, n_epochs, fit_context, hook_data
+    ):
+        """Train up to ``n_epochs`` epochs, monitoring ``validation`` (``X``,
+        ``y`` and weights held out for early stopping, or None); return
+        whether training stopped by itself and whether it was interrupted."""
         batch_slices = self._batch_slices(X.shape[0])
-        n_epochs = 1 if incremental else self.max_iter
-        fit_context = self._callback_context(n_epochs)
-        hook_data = {"X": callback_X, "y": callback_y, "metadata": callback_metadata}
-        fit_context.call_on_fit_task_begin(estimator=self, **hook_data)
         stopped = interrupted = False
         with _InterruptRequest() as interrupt:
             try:
@@ -547,9 +588,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                         X, y_codes, sample_weight, batch_slices, interrupt
                     )
                     self.n_iter_ += 1
-                    if early_stopping and not interrupted:
-                        self._record_validation(X_val, y_val, sample_weight_val)
-                    stopped = self._update_no_improvement(early_stopping)
+                    if validation is not None and not interrupted:
+                        self._record_validation(*validation)
+                    stopped = self._update_no_improvement(validation is not None)
                     if self.verbose:
                         self._print_epoch(time.perf_counter() - epoch_start)
                     stopped |= epoch_context.call_on_fit_task_end(
@@ -557,32 +598,11 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                         reconstruction_attributes=self._fitted_attributes_copy,
                         **hook_data,
                     )
-                    if interrupted or (stopped and not incremental):
+                    if interrupted or (stopped and n_epochs > 1):
                         break
             except KeyboardInterrupt:
                 interrupted = True
-
-        if interrupted:
-            warnings.warn(
-                f"training interrupted after {len(self.loss_curve_)} epochs; "
-                "the model is fitted and usable"
-                + (" (best epoch restored)." if early_stopping else "."),
-                UserWarning,
-            )
-        if early_stopping and self._best_state is not None:
-            self._network.restore(self._best_state)
-        self._network.release_buffers()
-        fit_context.call_on_fit_task_end(
-            estimator=self, reconstruction_attributes={}, **hook_data
-        )
-        if not incremental and not stopped and not interrupted:
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
-                "reached and the optimization hasn't converged yet; increase "
-                "max_iter or learning_rate_init.",
-                ConvergenceWarning,
-            )
-        return self
+        return stopped, interrupted
 
     def _callback_context(self, n_epochs):
         """The fit task's callback context: one subtask per epoch."""
