@@ -227,6 +227,18 @@ def _batch_norm_backward_kernel(
             )
 
 
+def _raise_overflow(z):
+    magnitude = float(np.max(np.abs(z)))
+    dtype = z.dtype
+    remedy = " or train in float64" if dtype == np.float32 else ""
+    raise ValueError(
+        f"batch normalization cannot normalize pre-activations of about "
+        f"{magnitude:.3g}: their variance overflows {dtype} (largest value "
+        f"{np.finfo(dtype).max:.3g}). The features are on too large a scale; "
+        f"scale them (e.g. with StandardScaler){remedy}."
+    )
+
+
 class BatchNorm:
     """Batch normalization of a layer's ``z`` over the mini-batch, followed by
     the hidden activation.
@@ -320,6 +332,9 @@ class BatchNorm:
             self._output,
         )
         self._input = z
+        if not np.all(self._inv_std > 0):
+            # The variance overflowed (inv_std 0) or z was not finite (NaN).
+            _raise_overflow(z)
         return finish_activation(self._output, self.activation)
 
     def backward(self, dout):

@@ -1,7 +1,9 @@
 """The batch-normalized softmax multilayer perceptron classifier."""
 
+import contextlib
 import copy
 import math
+import os
 import signal
 import threading
 import time
@@ -9,6 +11,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -58,6 +61,92 @@ def _as_layer_sizes(estimator):
             f"of positive ints. Got {estimator.hidden_layer_sizes!r} instead."
         )
     return [int(size) for size in sizes]
+
+
+# Training counts as diverged when an epoch's loss exceeds this many times the
+# loss of the model's first batch, at its initial weights. A network that
+# learns never comes near: its loss falls from there, and even a model sure of
+# the wrong class everywhere has a loss of a few tens.
+_DIVERGENCE_FACTOR = 100.0
+# The loss at the initial weights is about log(n_classes); the floor keeps the
+# threshold sensible should it start near 0.
+_SMALLEST_INITIAL_LOSS = 0.5
+
+
+def _check_labels(labels, name):
+    """Reject missing labels: NaN, None or pd.NA would become a class."""
+    if labels is None:
+        return  # validate_data says y is required
+    missing = pd.isna(labels)
+    if np.any(missing):
+        raise ValueError(
+            f"{name} contains missing labels ({np.count_nonzero(missing)} of "
+            f"{np.size(labels)}: None, NaN or pd.NA); drop those rows or fill "
+            "them in with a label of their own."
+        )
+
+
+@contextlib.contextmanager
+def _clear_label_errors(name):
+    """Turn numpy's failure to sort labels of mixed types into a clear error."""
+    try:
+        yield
+    except TypeError as error:
+        raise ValueError(
+            f"{name} contains mixed-type labels (e.g. strings and numbers), "
+            "which cannot be sorted into classes; convert them to one type, "
+            "e.g. with y.astype(str)."
+        ) from error
+
+
+class _MemoryEstimate:
+    """The memory that training a network takes, roughly, and clear errors
+    when it cannot be had.
+
+    Counted: the parameters, their gradients, the optimizer's moments (two,
+    as Adam's), copies of the parameters and moments for the epoch's start
+    and the best epoch, and the batch buffers (the batch's rows and three
+    arrays per hidden layer).
+    """
+
+    def __init__(self, layer_units, batch_rows, itemsize):
+        fan_ins, fan_outs = layer_units[:-1], layer_units[1:]
+        hidden = sum(layer_units[1:-1])
+        n_params = sum(a * b for a, b in zip(fan_ins, fan_outs)) + 2 * hidden
+        n_params += layer_units[-1]
+        batch_values = batch_rows * (layer_units[0] + 3 * hidden + layer_units[-1])
+        self.bytes = (8 * n_params + batch_values) * itemsize
+
+    def _message(self, hidden_layer_sizes, reason):
+        return (
+            f"hidden_layer_sizes={hidden_layer_sizes!r} needs about "
+            f"{self.bytes / 2**30:.3g} GiB of memory to train, {reason}; use "
+            "fewer or smaller hidden layers."
+        )
+
+    def check(self, hidden_layer_sizes):
+        """Raise a ValueError if the machine has less memory than needed."""
+        try:
+            available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, OSError, ValueError):
+            return  # not a POSIX system: the allocation will tell
+        if self.bytes > available:
+            raise ValueError(
+                self._message(
+                    hidden_layer_sizes,
+                    f"more than this machine has ({available / 2**30:.3g} GiB)",
+                )
+            )
+
+    @contextlib.contextmanager
+    def explain_failures(self, hidden_layer_sizes):
+        """Re-raise a failed allocation with the size that caused it."""
+        try:
+            yield
+        except MemoryError as error:
+            raise MemoryError(
+                self._message(hidden_layer_sizes, "more than could be allocated")
+            ) from error
 
 
 class _NoCallbacks:
@@ -215,11 +304,17 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss: ``{label: weight}``, or
-        ``"balanced"`` for ``n_samples / (n_classes * class_count)``.
+        ``"balanced"`` for ``n_samples / (n_classes * class_count)``. A weight
+        is 0 or a number between the dtype's machine epsilon and its inverse
+        (2.2e-16 to 4.5e15 in float64); a class left out weighs 1.
+        ``"balanced"`` needs the counts of all the data, so ``partial_fit``
+        refuses it: pass the weights as a dict instead.
 
     warm_start : bool, default=False
         Whether ``fit`` continues from the current weights and optimizer
-        state instead of starting anew.
+        state instead of starting anew. Its early stopping, best loss and
+        best epoch are its own all the same: a warm-started ``fit`` restores
+        its own best epoch, never one of an earlier fit.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the shuffling and the validation
@@ -275,7 +370,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         Training loss of every epoch.
 
     best_loss_ : float
-        Smallest training loss reached.
+        Smallest training loss reached in the last ``fit`` (and the
+        ``partial_fit`` calls since).
 
     validation_loss_curve_ : list of float
         Validation log-loss of every epoch (empty without early stopping).
@@ -498,15 +594,28 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             split = self._validation_split(X, y_codes, sample_weight)
             X, y_codes, sample_weight, *validation = split
         if not incremental:
+            # Each fit, a warm-started one too, monitors and restores its own
+            # epochs: a best score or state of an earlier fit on other data
+            # must not stop this one or replace its weights.
             self.n_iter_ = 0
             self._no_improvement_count = 0
+            self.best_loss_ = np.inf
+            self.best_validation_score_ = None
+            self.best_epoch_ = None
+            self._best_state = None
 
         n_epochs = 1 if incremental else self.max_iter
         fit_context = self._callback_context(n_epochs)
         fit_context.call_on_fit_task_begin(estimator=self, **hook_data)
-        stopped, interrupted = self._run_epochs(
-            X, y_codes, sample_weight, validation, n_epochs, fit_context, hook_data
+        memory = _MemoryEstimate(
+            self._network.layer_units,
+            self._batch_rows(X.shape[0]),
+            X.dtype.itemsize,
         )
+        with memory.explain_failures(self.hidden_layer_sizes):
+            stopped, interrupted = self._run_epochs(
+                X, y_codes, sample_weight, validation, n_epochs, fit_context, hook_data
+            )
         if interrupted:
             warnings.warn(
                 f"training interrupted after {len(self.loss_curve_)} epochs; "
@@ -524,7 +633,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet; increase "
-                "max_iter or learning_rate_init.",
+                "max_iter.",
                 ConvergenceWarning,
             )
         return self
@@ -536,6 +645,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         fitted = hasattr(self, "coefs_")
         reset = not fitted or (not incremental and not self.warm_start)
         dtype = [np.float64, np.float32] if reset else self.coefs_[0].dtype
+        # Before validate_data, whose own check fails on pd.NA with a TypeError.
+        _check_labels(y, "y")
         X, y = validate_data(
             self,
             X,
@@ -548,17 +659,21 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         if sparse.issparse(X):
             X = X.tocsr()
         if reset:
-            check_classification_targets(y)
+            # Classes first: sorting them finds labels of mixed types, which
+            # scikit-learn's check would report as an unknown target type.
             self.classes_ = self._classes_for_new_model(y, incremental, classes)
+            check_classification_targets(y)
         # On a fitted model this alone checks y: it rejects every label that is
         # not one of classes_, continuous values included, and spares each
         # partial_fit call scikit-learn's scan of the labels' type.
         y_codes = self._encode_labels(y)
-        sample_weight = self._combined_sample_weight(y_codes, sample_weight, X)
+        sample_weight = self._combined_sample_weight(
+            y_codes, sample_weight, X, incremental
+        )
 
         if reset:
             self._random_state = check_random_state(self.random_state)
-            self._initialize(X.shape[1], X.dtype, layer_sizes)
+            self._initialize(X.shape[1], X.dtype, layer_sizes, X.shape[0])
         else:
             self._check_architecture_unchanged(layer_sizes)
             self._network.configure(
@@ -671,15 +786,20 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     "classes must be passed on the first call to partial_fit: "
                     "the network's output layer needs every class up front."
                 )
-            all_classes = np.unique(np.asarray(classes))
-            unknown = np.setdiff1d(np.unique(y), all_classes)
+            classes = np.asarray(classes)
+            _check_labels(classes, "classes")
+            with _clear_label_errors("classes"):
+                all_classes = np.unique(classes)
+            with _clear_label_errors("y and classes"):
+                unknown = np.setdiff1d(np.unique(y), all_classes)
             if unknown.size:
                 raise ValueError(
                     f"y has labels {unknown.tolist()} that are not in classes="
                     f"{all_classes.tolist()}; pass every possible label in classes."
                 )
         else:
-            all_classes = np.unique(y)
+            with _clear_label_errors("y"):
+                all_classes = np.unique(y)
         if all_classes.size < 2:
             raise ValueError(
                 "MLPBatchNormClassifier needs samples of at least 2 classes in "
@@ -688,7 +808,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return all_classes
 
     def _encode_labels(self, y):
-        codes = np.searchsorted(self.classes_, y)
+        with _clear_label_errors("y"):
+            codes = np.searchsorted(self.classes_, y)
         codes = np.minimum(codes, self.classes_.size - 1)
         unknown = self.classes_[codes] != y
         if np.any(unknown):
@@ -699,7 +820,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             )
         return codes
 
-    def _combined_sample_weight(self, y_codes, sample_weight, X):
+    def _combined_sample_weight(self, y_codes, sample_weight, X, incremental):
         """Sample weights times class weights, or None when all are 1."""
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -707,35 +828,74 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             )
         if self.class_weight is None:
             return sample_weight
+        weights = self._class_weights(y_codes, X.dtype, incremental)[y_codes]
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _class_weights(self, y_codes, dtype, incremental):
+        """The weight of each class, checked, in ``dtype``."""
         n_classes = self.classes_.size
         if self.class_weight == "balanced":
+            if incremental:
+                raise ValueError(
+                    "class_weight='balanced' needs the class counts of all the "
+                    "training data, which partial_fit never sees at once. Compute "
+                    "the weights from the labels with sklearn.utils.class_weight."
+                    "compute_class_weight('balanced', classes=classes, y=y) and "
+                    "pass them as a dict: class_weight=dict(zip(classes, weights))."
+                )
             counts = np.bincount(y_codes, minlength=n_classes)
             present = counts > 0
             per_class = np.ones(n_classes)
             per_class[present] = y_codes.size / (present.sum() * counts[present])
-        else:
-            unknown = set(self.class_weight) - set(self.classes_.tolist())
-            if unknown:
-                raise ValueError(
-                    f"class_weight has labels {sorted(unknown, key=str)} that are "
-                    f"not classes; the classes are {self.classes_.tolist()}."
-                )
-            per_class = np.array(
-                [self.class_weight.get(label, 1.0) for label in self.classes_.tolist()]
+            return per_class.astype(dtype)
+        classes = self.classes_.tolist()
+        unknown = [label for label in self.class_weight if label not in classes]
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels {sorted(unknown, key=str)} that are "
+                f"not classes; the classes are {classes}."
             )
-        weights = per_class.astype(X.dtype)[y_codes]
-        return weights if sample_weight is None else weights * sample_weight
+        # Weights multiply the rows' losses and their total divides the L2
+        # penalty: outside [eps, 1 / eps] of the dtype they make the loss or
+        # the penalty overflow, underflow or swamp everything else.
+        finfo = np.finfo(dtype)
+        smallest, largest = float(finfo.eps), 1 / float(finfo.eps)
+        per_class = np.ones(n_classes, dtype=dtype)
+        for index, label in enumerate(classes):
+            value = self.class_weight.get(label, 1.0)
+            valid = isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+            if not valid or not (value == 0 or smallest <= value <= largest):
+                raise ValueError(
+                    f"class_weight[{label!r}]={value!r} is not a valid class "
+                    f"weight: class weights must be 0 or numbers between "
+                    f"{smallest:.3g} and {largest:.3g} (for {finfo.dtype} "
+                    "data), such as 0.5 or 2."
+                )
+            per_class[index] = value
+        if not per_class[np.unique(y_codes)].any():
+            raise ValueError(
+                f"class_weight={self.class_weight!r} gives every sample in y a "
+                "weight of 0, which leaves nothing to train on; give at least "
+                "one class present in y a positive weight."
+            )
+        return per_class
 
-    def _initialize(self, n_features, dtype, layer_sizes):
-        network = Network.initialized(
-            [n_features, *layer_sizes, self.classes_.size],
-            random_state=self._random_state,
-            activation=self.activation,
-            batch_norm=self.batch_norm,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
-            dtype=dtype,
+    def _initialize(self, n_features, dtype, layer_sizes, n_samples):
+        layer_units = [n_features, *layer_sizes, self.classes_.size]
+        memory = _MemoryEstimate(
+            layer_units, self._batch_rows(n_samples), np.dtype(dtype).itemsize
         )
+        memory.check(self.hidden_layer_sizes)
+        with memory.explain_failures(self.hidden_layer_sizes):
+            network = Network.initialized(
+                layer_units,
+                random_state=self._random_state,
+                activation=self.activation,
+                batch_norm=self.batch_norm,
+                batch_norm_momentum=self.batch_norm_momentum,
+                batch_norm_epsilon=self.batch_norm_epsilon,
+                dtype=dtype,
+            )
         self._attach(network)
         self.n_layers_ = len(layer_sizes) + 2
         self.n_outputs_ = self.classes_.size
@@ -752,6 +912,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         self._no_improvement_count = 0
         self._optimizer = None
         self._best_state = None
+        self._initial_loss = None
 
     def _check_architecture_unchanged(self, layer_sizes):
         fitted_sizes = [coef.shape[1] for coef in self.coefs_[:-1]]
@@ -781,6 +942,12 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         else:
             self._optimizer = optimizer_class(**hyperparameters)
 
+    def _batch_rows(self, n_samples):
+        """Rows per batch before the last batch's adjustment."""
+        if self.batch_size == "auto":
+            return min(256, n_samples)
+        return min(self.batch_size, n_samples)
+
     def _batch_slices(self, n_samples):
         if self.gammas_ and n_samples < 2:
             raise ValueError(
@@ -789,7 +956,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 "batch_norm=False."
             )
         if self.batch_size == "auto":
-            batch_size = min(256, n_samples)
+            batch_size = self._batch_rows(n_samples)
         else:
             if self.batch_size > n_samples:
                 warnings.warn(
@@ -833,11 +1000,31 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return schedule(self.learning_rate_init, self.decay_rate, len(self.loss_curve_))
 
     def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices, interrupt):
-        """Train one epoch; return True if it was cut short by an interrupt."""
-        learning_rate = self._current_learning_rate()
-        network, optimizer = self._network, self._optimizer
-        snapshot = self._epoch_snapshot()
+        """Train one epoch; return True if it was cut short by an interrupt.
 
+        Whatever stops the epoch midway (divergence, an overflow, an
+        interrupt, running out of memory) puts back the state of its start:
+        the last consistent one.
+        """
+        learning_rate = self._current_learning_rate()
+        snapshot = self._epoch_snapshot()
+        try:
+            loss = self._run_batches(
+                X, y_codes, sample_weight, batch_slices, interrupt, learning_rate
+            )
+        except BaseException:
+            self._restore_epoch(snapshot)
+            raise
+        self.loss_ = loss
+        self.loss_curve_.append(self.loss_)
+        self.learning_rate_curve_.append(learning_rate)
+        return interrupt.requested
+
+    def _run_batches(
+        self, X, y_codes, sample_weight, batch_slices, interrupt, learning_rate
+    ):
+        """One pass over the shuffled batches; return the epoch's mean loss."""
+        network, optimizer = self._network, self._optimizer
         n_samples = y_codes.size
         order = (
             self._random_state.permutation(n_samples)
@@ -853,75 +1040,73 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             max_rows = max(s.stop - s.start for s in batch_slices)
             X_buffer = np.empty((max_rows, X.shape[1]), dtype=X.dtype)
         epoch_loss = epoch_weight = 0.0
-        try:
-            # Overflow surfaces as a non-finite loss, reported with a clear error.
-            with np.errstate(over="ignore", invalid="ignore"):
-                for batch in batch_slices:
-                    rows = order[batch]
-                    if dense:
-                        # The rows are valid indices by construction; with
-                        # mode="clip" take writes straight into the buffer
-                        # (mode="raise" goes through a temporary copy).
-                        X_batch = np.take(
-                            X, rows, axis=0, out=X_buffer[: rows.size], mode="clip"
-                        )
-                    else:
-                        X_batch = X[rows]
-                    weights = (
-                        None if weights_shuffled is None else weights_shuffled[batch]
+        # Overflow surfaces as a non-finite loss, reported with a clear error.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for batch in batch_slices:
+                rows = order[batch]
+                if dense:
+                    # The rows are valid indices by construction; with
+                    # mode="clip" take writes straight into the buffer
+                    # (mode="raise" goes through a temporary copy).
+                    X_batch = np.take(
+                        X, rows, axis=0, out=X_buffer[: rows.size], mode="clip"
                     )
-                    batch_weight = rows.size if weights is None else weights.sum()
-                    if batch_weight <= 0:
-                        continue
-                    loss = network.train_step(
-                        X_batch,
-                        y_shuffled[batch],
-                        weights,
-                        optimizer,
-                        learning_rate,
-                        self.alpha,
-                    )
-                    if not math.isfinite(loss):
-                        self._diverged(snapshot, learning_rate)
-                    epoch_loss += loss * batch_weight
-                    epoch_weight += batch_weight
-                    self.t_ += rows.size
-                    if interrupt.requested:
-                        break
-        except KeyboardInterrupt:
-            # Stopped in the middle of a batch: the epoch's start is the last
-            # consistent state.
-            self._restore_epoch(snapshot)
-            raise
+                else:
+                    X_batch = X[rows]
+                weights = None if weights_shuffled is None else weights_shuffled[batch]
+                batch_weight = rows.size if weights is None else weights.sum()
+                if batch_weight <= 0:
+                    continue
+                loss = network.train_step(
+                    X_batch,
+                    y_shuffled[batch],
+                    weights,
+                    optimizer,
+                    learning_rate,
+                    self.alpha,
+                )
+                if not math.isfinite(loss):
+                    self._diverged(learning_rate, "non-finite")
+                if self._initial_loss is None:
+                    self._initial_loss = max(loss, _SMALLEST_INITIAL_LOSS)
+                epoch_loss += loss * batch_weight
+                epoch_weight += batch_weight
+                self.t_ += rows.size
+                if interrupt.requested:
+                    break
         # The last update of the epoch has not been through a loss yet.
         if not np.isfinite(network.params).all():
-            self._diverged(snapshot, learning_rate)
+            self._diverged(learning_rate, "non-finite")
+        loss = float(epoch_loss / epoch_weight) if epoch_weight else np.nan
+        initial_loss = self._initial_loss
+        if initial_loss is not None and loss > _DIVERGENCE_FACTOR * initial_loss:
+            self._diverged(learning_rate, f"grow from {initial_loss:.3g} to {loss:.3g}")
+        return loss
 
-        self.loss_ = float(epoch_loss / epoch_weight) if epoch_weight else np.nan
-        self.loss_curve_.append(self.loss_)
-        self.learning_rate_curve_.append(learning_rate)
-        return interrupt.requested
-
-    def _diverged(self, snapshot, learning_rate):
-        """Put back the weights and moments of the epoch's start and raise."""
-        self._restore_epoch(snapshot)
+    def _diverged(self, learning_rate, what_happened):
         raise ValueError(
             f"learning_rate_init={self.learning_rate_init} made the training "
-            f"loss non-finite at epoch {len(self.loss_curve_) + 1} (learning "
-            f"rate {learning_rate:.3g}); the weights are left as they were "
-            "before that epoch. Lower learning_rate_init, scale the features "
-            "(e.g. with StandardScaler) or raise alpha."
+            f"loss {what_happened} at epoch {len(self.loss_curve_) + 1} "
+            f"(learning rate {learning_rate:.3g}): training diverged. The "
+            "weights are left as they were before that epoch. Lower "
+            "learning_rate_init, scale the features (e.g. with StandardScaler) "
+            "or raise alpha."
         )
 
     def _epoch_snapshot(self):
-        """The network and the optimizer at an epoch's start: the optimizer's
-        moments take in every batch's gradient, a non-finite one included."""
-        return self._network.snapshot(), copy.deepcopy(self._optimizer)
+        """The network, the optimizer and the sample count at an epoch's
+        start: the optimizer's moments take in every batch's gradient, a
+        non-finite one included."""
+        return (
+            self._network.snapshot(),
+            copy.deepcopy(self._optimizer),
+            self.t_,
+            self._initial_loss,
+        )
 
     def _restore_epoch(self, snapshot):
-        network_state, optimizer = snapshot
+        network_state, self._optimizer, self.t_, self._initial_loss = snapshot
         self._network.restore(network_state)
-        self._optimizer = optimizer
 
     # ------------------------------------------------ monitoring an epoch
 
@@ -1036,7 +1221,14 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Finite for any finite input.
+            Finite for any finite input that the network's layers can carry
+            in its dtype.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is on a scale that overflows the dtype in the layers
+            (e.g. values near 1e308 in float64).
         """
         return self._predict_logits(X, finish=log_softmax)
 

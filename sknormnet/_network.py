@@ -445,4 +445,13 @@ class Network:
             add_bias_and_activate(out, output_bias, "identity")
             if finish is not None:
                 finish(out)
+        if not np.isfinite(logits).all():
+            # Only an input beyond the dtype's range gets here: the folded
+            # parameters are finite after training.
+            magnitude = abs(X).max()
+            raise ValueError(
+                f"X holds values up to {magnitude:.3g}, which overflow {X.dtype} "
+                "in the network's layers; scale the features as they were "
+                "scaled for training (e.g. with the same StandardScaler)."
+            )
         return logits

@@ -621,3 +621,182 @@ def test_one_training_row_with_batch_norm_is_rejected():
     model = MLPBatchNormClassifier((4,))
     with pytest.raises(ValueError, match="at least 2 rows"):
         model.partial_fit(np.ones((1, 3)), [0], classes=[0, 1])
+
+
+# ------------------------------------------------- faults and bad input
+
+
+def test_a_warm_started_fit_does_its_own_early_stopping(small_multiclass):
+    # The first fit's best score and weights must not stop the second fit or
+    # replace its weights.
+    X, y = small_multiclass
+    y_other = (y + 1) % 3
+    model = MLPBatchNormClassifier(
+        (8,), early_stopping=True, warm_start=True, max_iter=200, random_state=0
+    )
+    _quiet_fit(model, X, y)
+    n_first = len(model.validation_scores_)
+    _quiet_fit(model, X, y_other)
+    assert model.best_epoch_ >= n_first
+    assert model.best_validation_score_ == max(model.validation_scores_[n_first:])
+    assert model.score(X, y_other) > 0.9
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("max_iter", [5, 40])
+def test_a_finite_divergence_is_an_error_naming_the_learning_rate(
+    solver, batch_norm, max_iter, small_multiclass
+):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (16,),
+        solver=solver,
+        batch_norm=batch_norm,
+        learning_rate_init=1e6,
+        max_iter=max_iter,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match=r"learning_rate_init=1000000\.0 .*diverged"):
+        model.fit(X, y)
+    # the epoch that blew up is undone
+    assert np.isfinite(model._network.params).all()
+    assert max(model.loss_curve_) < 100 * model.loss_curve_[0]
+
+
+def test_the_convergence_warning_never_advises_a_larger_learning_rate(
+    small_multiclass,
+):
+    X, y = small_multiclass
+    with pytest.warns(ConvergenceWarning) as record:
+        MLPBatchNormClassifier((4,), max_iter=2).fit(X, y)
+    message = str(record[0].message)
+    assert "increase max_iter" in message
+    assert "learning_rate_init" not in message
+
+
+@pytest.mark.parametrize(("dtype", "scale"), [(np.float32, 1e19), (np.float64, 1e154)])
+def test_batch_norm_beyond_the_dtypes_range_is_a_clear_error(
+    dtype, scale, small_multiclass
+):
+    X, y = small_multiclass
+    huge = (X * scale).astype(dtype)
+    with pytest.raises(ValueError, match=r"variance overflows .*scale them"):
+        MLPBatchNormClassifier((8,), max_iter=3).fit(huge, y)
+    # A fitted model meeting such data is left as it was.
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=3), X.astype(dtype), y)
+    before = model.predict_proba(X.astype(dtype))
+    with pytest.raises(ValueError, match="variance overflows"):
+        model.partial_fit(huge, y)
+    assert np.isfinite(model._network.statistics).all()
+    assert_array_equal(model.predict_proba(X.astype(dtype)), before)
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_predictions_are_finite_or_a_clear_error_at_extreme_input(
+    batch_norm, small_multiclass
+):
+    X, y = small_multiclass
+    model = _quiet_fit(
+        MLPBatchNormClassifier((8,), batch_norm=batch_norm, max_iter=3), X, y
+    )
+    extreme = np.full((2, 6), 1e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow notes
+        try:
+            log_proba = model.predict_log_proba(extreme)
+        except ValueError as error:
+            assert "overflow float64" in str(error)
+        else:
+            assert np.isfinite(log_proba).all()
+
+
+@pytest.mark.parametrize(
+    "class_weight",
+    [
+        {0: -1, 1: 1},
+        {0: 0, 1: 0, 2: 0},
+        {0: 1e308},
+        {0: np.nan},
+        {0: np.inf},
+        {0: 1e-300},
+        {0: "a"},
+        {0: True},
+        {7: 1.0},
+    ],
+    ids=repr,
+)
+def test_bad_class_weights_are_errors_naming_class_weight(
+    class_weight, small_multiclass
+):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier((4,), class_weight=class_weight, max_iter=2)
+    with pytest.raises(ValueError, match="class_weight"):
+        model.fit(X, y)
+
+
+def test_zero_weight_for_some_classes_still_trains(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(
+        MLPBatchNormClassifier((4,), class_weight={0: 0, 1: 1}, max_iter=3), X, y
+    )
+    assert np.isfinite(model.loss_curve_).all()
+
+
+def test_balanced_class_weight_is_refused_by_partial_fit(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier((4,), class_weight="balanced")
+    with pytest.raises(ValueError, match=r"class_weight=.balanced.*partial_fit"):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+
+
+@pytest.mark.parametrize("sizes", [(10**9,), (2**63,)], ids=["1e9", "2**63"])
+def test_hidden_layers_too_large_for_memory_are_a_clear_error(sizes, small_multiclass):
+    X, y = small_multiclass
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=.*needs about .* GiB"):
+        MLPBatchNormClassifier(sizes).fit(X, y)
+
+
+def test_a_failed_allocation_names_hidden_layer_sizes(small_multiclass, monkeypatch):
+    X, y = small_multiclass
+
+    def allocation_fails(*args, **kwargs):
+        raise MemoryError("Unable to allocate 4.47 GiB")
+
+    monkeypatch.setattr("sknormnet._mlp.Network.initialized", allocation_fails)
+    with pytest.raises(MemoryError, match=r"hidden_layer_sizes=\(8,\) needs about"):
+        MLPBatchNormClassifier((8,)).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, None, 1] * 40, dtype=object),
+        np.array([0, pd.NA, 1] * 40, dtype=object),
+        pd.Series([0, pd.NA, 1] * 40, dtype="Int64"),
+        np.array(["a", np.nan, "b"] * 40, dtype=object),
+    ],
+    ids=["None", "pd.NA", "Int64 NA", "NaN among strings"],
+)
+def test_missing_labels_are_a_clear_error(labels, small_multiclass):
+    X, _ = small_multiclass
+    with pytest.raises(ValueError, match="y contains missing labels"):
+        MLPBatchNormClassifier((4,), max_iter=1).fit(X, labels)
+
+
+def test_mixed_type_labels_are_a_clear_error(small_multiclass):
+    X, _ = small_multiclass
+    mixed = np.array(["a", 1, "b"] * 40, dtype=object)
+    with pytest.raises(ValueError, match="y contains mixed-type labels"):
+        MLPBatchNormClassifier((4,), max_iter=1).fit(X, mixed)
+    fitted = _quiet_fit(
+        MLPBatchNormClassifier((4,), max_iter=1), X, np.repeat(["a", "b", "c"], 40)
+    )
+    with pytest.raises(ValueError, match="y contains mixed-type labels"):
+        fitted.partial_fit(X, mixed)
+
+
+def test_nan_is_refused_as_a_class(small_multiclass):
+    X, y = small_multiclass
+    with pytest.raises(ValueError, match="classes contains missing labels"):
+        MLPBatchNormClassifier((4,)).partial_fit(X, y, classes=[0, 1, 2, np.nan])
