@@ -166,13 +166,15 @@ class _InterruptRequest:
     """Turns Ctrl-C during training into a request honoured between batches.
 
     A first Ctrl-C sets ``requested``; a second one raises KeyboardInterrupt at
-    once. Signal handlers can only be set from the main thread; elsewhere a
-    KeyboardInterrupt is left to propagate as usual.
+    once. This graceful stop applies only where Python's own SIGINT handler is
+    in place, in the main thread: an application (a search, the command line)
+    that handles Ctrl-C itself gets its KeyboardInterrupt as usual, and a fit
+    it interrupts is never passed off as finished.
     """
 
     def __init__(self):
         self.requested = False
-        self._installed = False
+        self.graceful = False
         self._previous_handler = None
 
     def _handle(self, signum, frame):
@@ -181,18 +183,17 @@ class _InterruptRequest:
         self.requested = True
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        self.graceful = (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        )
+        if self.graceful:
             self._previous_handler = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
         return self
 
     def __exit__(self, *exc_info):
-        if self._installed:
-            # None means the previous handler was not set from Python.
-            previous = self._previous_handler
-            signal.signal(
-                signal.SIGINT, signal.SIG_DFL if previous is None else previous
-            )
+        if self.graceful:
+            signal.signal(signal.SIGINT, self._previous_handler)
         return False
 
 
@@ -716,6 +717,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     if interrupted or (stopped and n_epochs > 1):
                         break
             except KeyboardInterrupt:
+                if not interrupt.graceful:
+                    raise
                 interrupted = True
         return stopped, interrupted
 

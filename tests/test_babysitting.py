@@ -536,3 +536,30 @@ def test_second_ctrl_c_stops_at_once_and_keeps_a_consistent_model(small_multicla
         model.fit(X, y)
     assert model._optimizer.t == 8
     assert np.all(np.isfinite(model.predict_proba(X)))
+
+
+def test_ctrl_c_is_left_to_an_application_that_handles_it(small_multiclass):
+    # Under a handler of its own (a search's, a program's), Ctrl-C must stop
+    # the caller, not return a cut-short model as if it were finished.
+    X, y = small_multiclass
+
+    def application_handler(signum, frame):
+        raise KeyboardInterrupt
+
+    def press_ctrl_c(epoch):
+        if epoch == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model = MLPBatchNormClassifier((8,), batch_size=16, max_iter=20, random_state=0)
+    model.set_callbacks(RecordingCallback(on_epoch_begin=press_ctrl_c))
+    previous = signal.signal(signal.SIGINT, application_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is application_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    # Back at the start of the epoch the interrupt cut short: two whole ones.
+    assert model._optimizer.t == 2 * 8
+    assert model.t_ == 2 * 120
+    assert np.isfinite(model._network.params).all()
