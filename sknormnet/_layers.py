@@ -332,8 +332,9 @@ class BatchNorm:
             self._output,
         )
         self._input = z
-        if not np.all(self._inv_std > 0):
-            # The variance overflowed (inv_std 0) or z was not finite (NaN).
+        if not self._inv_std.all():
+            # A variance that overflowed to inf; a NaN from weights that
+            # diverged passes on, to be reported as a non-finite loss.
             _raise_overflow(z)
         return finish_activation(self._output, self.activation)
 
