@@ -4,9 +4,7 @@ Each distribution draws with ``rvs(size=None, random_state=None)`` and so can be
 used as a value of ``param_distributions`` in scikit-learn's
 :class:`~sklearn.model_selection.RandomizedSearchCV` and
 :class:`~sklearn.model_selection.ParameterSampler`, as well as in
-:class:`sknormnet.model_selection.CoarseToFineSearchCV`, which also uses the
-``cdf``, ``ppf`` and ``support`` methods to narrow ("zoom") the distributions
-round after round.
+:class:`sknormnet.model_selection.CoarseToFineSearchCV`.
 
 The continuous distributions are uniform on a *sampling scale*:
 
@@ -24,15 +22,31 @@ The continuous distributions are uniform on a *sampling scale*:
 weights, and :class:`quantile_window` restricts any distribution with ``cdf``
 and ``ppf`` (for instance a frozen :mod:`scipy.stats` distribution) to a range of
 quantiles.
+
+Besides ``rvs``, ``cdf``, ``ppf`` and ``support``, every distribution of this
+module knows three things about itself, which the search, the plots and the
+command line ask it:
+
+- ``narrow(values)``: the distribution narrowed around ``values`` (the values of
+  the best candidates of a search), on its sampling scale;
+- ``axis_scale()``: the scale of a plot axis showing its values, ``"log"``,
+  ``"one_minus"`` (``1 - x`` on a log axis), ``"linear"`` or ``"category"``;
+- ``describe()``: what it draws, in one short line such as ``"0.0001..1"``.
+
+:func:`as_distribution` gives the same three methods to the other entries of a
+search space: lists of values and foreign distributions.
 """
 
 import math
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 from sklearn.utils import check_random_state
 
 __all__ = [
+    "as_distribution",
     "categorical",
     "layer_sizes",
     "loguniform",
@@ -79,6 +93,10 @@ def _check_real(name, value, owner):
     return value
 
 
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
 def _padded_interval(points, low, high, padding=_PADDING):
     """The smallest interval holding ``points``, padded and clipped to [low, high].
 
@@ -109,46 +127,40 @@ def _scalar_or_array(values, reference):
     return values
 
 
-class _UniformOnScale:
-    """Uniform on ``[forward(low), forward(high)]`` for an increasing ``forward``.
+def _short(value):
+    """A value for a one-line description: numbers to 3 significant digits."""
+    if isinstance(value, bool | np.bool_ | str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.3g}"
+    return str(value)
 
-    Subclasses define ``low``, ``high``, ``_forward`` and ``_inverse``; sampling
-    is by inverse transform, ``ppf(u)`` with ``u`` uniform on [0, 1).
-    """
 
-    def _scale_support(self):
-        return self._forward(self.low), self._forward(self.high)
+def _describe_interval(low, high):
+    return f"{_short(low)}..{_short(high)}"
 
-    def rvs(self, size=None, random_state=None):
-        rng = _check_rng(random_state)
-        return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size)
 
-    def cdf(self, x):
-        """Probability of drawing a value lower than or equal to ``x``."""
-        x_arr = np.asarray(x, dtype=float)
-        a, b = self._scale_support()
-        inside = np.clip(x_arr, self.low, self.high)
-        out = np.clip((self._forward(inside) - a) / (b - a), 0.0, 1.0)
-        out = np.where(x_arr < self.low, 0.0, np.where(x_arr >= self.high, 1.0, out))
-        return _scalar_or_array(out, x)
-
-    def ppf(self, q):
-        """The value below which a fraction ``q`` of the draws falls."""
-        q_arr = np.asarray(q, dtype=float)
-        a, b = self._scale_support()
-        x = np.clip(self._inverse(a + q_arr * (b - a)), self.low, self.high)
-        x = np.where((q_arr >= 0.0) & (q_arr <= 1.0), x, np.nan)
-        return _scalar_or_array(x, q)
+class _Interval:
+    """What the distributions drawing from ``[low, high]`` share."""
 
     def support(self):
         """The smallest and largest values that can be drawn, as ``(low, high)``."""
         return self.low, self.high
 
-    def _zoom(self, values):
-        a, b = self._scale_support()
-        lo, hi = _padded_interval(self._forward(np.asarray(values, float)), a, b)
-        low = self.low if lo <= a else float(self._inverse(lo))
-        high = self.high if hi >= b else float(self._inverse(hi))
+    def describe(self):
+        """The interval drawn from, ``"low..high"``, to 3 significant digits."""
+        return _describe_interval(self.low, self.high)
+
+    def _narrow_on_scale(self, values, forward, inverse):
+        """The same distribution around ``values``, padded on the scale ``forward``."""
+        if len(values) == 0:
+            return self
+        a, b = forward(self.low), forward(self.high)
+        lo, hi = _padded_interval(forward(np.asarray(values, dtype=float)), a, b)
+        low = self.low if lo <= a else float(inverse(lo))
+        high = self.high if hi >= b else float(inverse(hi))
         try:
             return type(self)(low, high)
         except ValueError:  # the interval collapsed below float resolution
@@ -158,12 +170,15 @@ class _UniformOnScale:
         return f"{type(self).__name__}(low={self.low!r}, high={self.high!r})"
 
 
-class loguniform(_UniformOnScale):
+class loguniform(_Interval):
     """Continuous values whose base-10 logarithm is uniform.
 
     Draws ``10 ** r`` with ``r`` uniform on ``[log10(low), log10(high)]``, so each
     decade between ``low`` and ``high`` gets the same share of the draws. Use it
-    for scale parameters such as ``learning_rate_init`` or ``alpha``.
+    for scale parameters such as ``learning_rate_init`` or ``alpha``. It samples,
+    and computes ``cdf`` and ``ppf``, with :data:`scipy.stats.loguniform`; it
+    adds what a coarse-to-fine search needs (``narrow``, ``axis_scale``,
+    ``describe``).
 
     Parameters
     ----------
@@ -203,6 +218,8 @@ class loguniform(_UniformOnScale):
     0.5
     >>> round(dist.cdf(1e-2), 6), round(dist.ppf(0.25), 6)
     (0.5, 0.001)
+    >>> dist.narrow([1e-3, 1e-2]), dist.axis_scale(), dist.describe()
+    (loguniform(low=0.00039810717055349735, high=0.025118864315095794), 'log', '0.0001..1')
     """
 
     def __init__(self, low, high):
@@ -220,17 +237,36 @@ class loguniform(_UniformOnScale):
             )
         self.low = low
         self.high = high
+        self._scipy = stats.loguniform(low, high)
 
-    @staticmethod
-    def _forward(x):
-        return np.log10(x)
+    def rvs(self, size=None, random_state=None):
+        """Draw a float (``size=None``) or an array of ``size`` floats."""
+        draws = self._scipy.rvs(size=size, random_state=_check_rng(random_state))
+        # exp(log(low)) may round one ulp outside the bounds
+        return _as_output(np.clip(draws, self.low, self.high), size)
 
-    @staticmethod
-    def _inverse(t):
-        return np.power(10.0, t)
+    def cdf(self, x):
+        """Probability of drawing a value lower than or equal to ``x``."""
+        return _scalar_or_array(self._scipy.cdf(x), x)
+
+    def ppf(self, q):
+        """The value below which a fraction ``q`` of the draws falls."""
+        return _scalar_or_array(self._scipy.ppf(q), q)
+
+    def narrow(self, values):
+        """The interval around ``values`` on the ``log10`` scale.
+
+        The smallest interval of ``log10(x)`` holding ``log10(values)``, padded
+        on each side by 10% of the current one and clipped to it.
+        """
+        return self._narrow_on_scale(values, np.log10, lambda t: np.power(10.0, t))
+
+    def axis_scale(self):
+        """``"log"``: plotted on a log axis."""
+        return "log"
 
 
-class one_minus_loguniform(_UniformOnScale):
+class one_minus_loguniform(_Interval):
     """Values in ``[low, high]`` below 1 whose distance to 1 is log-uniform.
 
     Draws ``1 - 10 ** r`` with ``r`` uniform on ``[log10(1 - high), log10(1 -
@@ -280,6 +316,8 @@ class one_minus_loguniform(_UniformOnScale):
     >>> y = near_one.rvs(size=1000, random_state=0)
     >>> bool(((y >= 1 - 1e-6) & (y <= 1 - 1e-8)).all())
     True
+    >>> beta.axis_scale(), beta.describe()
+    ('one_minus', '0.9..0.999')
     """
 
     def __init__(self, low, high):
@@ -309,8 +347,42 @@ class one_minus_loguniform(_UniformOnScale):
     def _inverse(t):
         return -np.expm1(-np.asarray(t, dtype=float) * _LN10)
 
+    def rvs(self, size=None, random_state=None):
+        """Draw a float (``size=None``) or an array of ``size`` floats."""
+        rng = _check_rng(random_state)
+        return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size)
 
-class loguniform_int(_UniformOnScale):
+    def cdf(self, x):
+        """Probability of drawing a value lower than or equal to ``x``."""
+        x_arr = np.asarray(x, dtype=float)
+        a, b = self._forward(self.low), self._forward(self.high)
+        inside = np.clip(x_arr, self.low, self.high)
+        out = np.clip((self._forward(inside) - a) / (b - a), 0.0, 1.0)
+        out = np.where(x_arr < self.low, 0.0, np.where(x_arr >= self.high, 1.0, out))
+        return _scalar_or_array(out, x)
+
+    def ppf(self, q):
+        """The value below which a fraction ``q`` of the draws falls."""
+        q_arr = np.asarray(q, dtype=float)
+        a, b = self._forward(self.low), self._forward(self.high)
+        x = np.clip(self._inverse(a + q_arr * (b - a)), self.low, self.high)
+        x = np.where((q_arr >= 0.0) & (q_arr <= 1.0), x, np.nan)
+        return _scalar_or_array(x, q)
+
+    def narrow(self, values):
+        """The interval around ``values`` on the ``log10(1 - x)`` scale.
+
+        The smallest interval of ``log10(1 - x)`` holding the values, padded on
+        each side by 10% of the current one and clipped to it.
+        """
+        return self._narrow_on_scale(values, self._forward, self._inverse)
+
+    def axis_scale(self):
+        """``"one_minus"``: plotted as ``1 - x`` on a log axis."""
+        return "one_minus"
+
+
+class loguniform_int(_Interval):
     """Integers in ``[low, high]`` whose logarithm is (nearly) uniform.
 
     Draws ``round(exp(r))`` with ``r`` uniform on ``[log(low - 1/2), log(high +
@@ -353,6 +425,8 @@ class loguniform_int(_UniformOnScale):
     (50, 100)
     >>> units.rvs(random_state=0)
     73
+    >>> units.narrow([60, 70]), units.describe()
+    (loguniform_int(low=56, high=75), '50..100')
     """
 
     def __init__(self, low, high):
@@ -380,6 +454,7 @@ class loguniform_int(_UniformOnScale):
         return math.log(self.low - 0.5), math.log(self.high + 0.5)
 
     def rvs(self, size=None, random_state=None):
+        """Draw an int (``size=None``) or an array of ``size`` ints."""
         rng = _check_rng(random_state)
         return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size, int)
 
@@ -404,7 +479,15 @@ class loguniform_int(_UniformOnScale):
         k = np.where((q_arr >= 0.0) & (q_arr <= 1.0), k, np.nan)
         return _scalar_or_array(k, q)
 
-    def _zoom(self, values):
+    def narrow(self, values):
+        """The integers around ``values`` on the ``log`` scale.
+
+        The smallest interval of ``log(k)`` holding the values, padded on each
+        side by 10% of the current one and clipped to it; it keeps the values,
+        and at least two integers.
+        """
+        if len(values) == 0:
+            return self
         values = np.clip(np.asarray(values, dtype=float), self.low, self.high)
         a, b = self._scale_support()
         lo, hi = _padded_interval(np.log(values), a, b)
@@ -418,9 +501,13 @@ class loguniform_int(_UniformOnScale):
                 low -= 1
         return type(self)(low, high)
 
+    def axis_scale(self):
+        """``"log"``: plotted on a log axis."""
+        return "log"
+
 
 class categorical:
-    """A finite list of values, drawn with the given probabilities.
+    """A list of values drawn with given probabilities.
 
     :class:`~sknormnet.model_selection.CoarseToFineSearchCV` turns the lists of
     ``param_distributions`` into ``categorical`` with weights moved toward the
@@ -457,6 +544,10 @@ class categorical:
     [32, 64, 128]
     >>> batch.cdf(64), batch.ppf(0.9), batch.support()
     (0.75, 128, (32, 128))
+    >>> batch.narrow([128, 128])
+    categorical([32, 64, 128], p=[0.062, 0.125, 0.812])
+    >>> batch.describe(), categorical([32, 64, 128]).describe()
+    ('64 (50%)', '32|64|128')
     """
 
     def __init__(self, values, p=None):
@@ -494,6 +585,7 @@ class categorical:
         raise ValueError(f"{value!r} is not one of the values {self.values!r}.")
 
     def rvs(self, size=None, random_state=None):
+        """Draw a value (``size=None``) or an array of ``size`` values."""
         rng = _check_rng(random_state)
         indices = rng.choice(len(self.values), size=size, p=self.p)
         if size is None:
@@ -524,12 +616,38 @@ class categorical:
         """The first and the last of the values, as ``(low, high)``."""
         return self.values[0], self.values[-1]
 
-    def _zoom(self, values):
+    def narrow(self, values):
+        """The same values, re-weighted toward ``values``.
+
+        The new probabilities are 75% the frequencies in ``values`` and 25% the
+        current probabilities, so every value keeps a chance.
+        """
+        if len(values) == 0:
+            return self
         counts = np.zeros(len(self.values))
         for value in values:
             counts[self._index(value)] += 1
         p = (1.0 - _KEEP) * counts / counts.sum() + _KEEP * self.p
         return categorical(self.values, p=p)
+
+    def axis_scale(self):
+        """``"category"`` unless every value is a number.
+
+        Numbers are plotted on a log axis when they are positive and the
+        largest is 8 times the smallest or more (such as batch sizes), else on
+        a linear one.
+        """
+        if not all(_is_number(v) for v in self.values):
+            return "category"
+        low, high = min(self.values), max(self.values)
+        return "log" if low > 0 and high >= 8 * low else "linear"
+
+    def describe(self):
+        """``"a|b|c"`` when uniform, else the likeliest value and its probability."""
+        if np.allclose(self.p, self.p[0]):
+            return "|".join(_short(value) for value in self.values)
+        top = int(np.argmax(self.p))
+        return f"{_short(self.values[top])} ({self.p[top]:.0%})"
 
     def __repr__(self):
         weights = [round(float(w), 3) for w in self.p]
@@ -564,6 +682,11 @@ class quantile_window:
     >>> x = dist.rvs(size=1000, random_state=0)
     >>> bool(x.min() >= 2 and x.max() <= 5)
     True
+    >>> narrowed = dist.narrow([3.5])  # 10% of 0.3 around the quantile 0.35
+    >>> round(narrowed.q_low, 6), round(narrowed.q_high, 6)
+    (0.32, 0.38)
+    >>> dist.axis_scale(), dist.describe()
+    ('linear', '2..5')
     """
 
     def __init__(self, dist, q_low=0.0, q_high=1.0):
@@ -585,9 +708,7 @@ class quantile_window:
 
     @property
     def _discrete(self):
-        from scipy.stats import rv_discrete
-
-        return isinstance(getattr(self.dist, "dist", None), rv_discrete)
+        return isinstance(getattr(self.dist, "dist", None), stats.rv_discrete)
 
     def _quantile_intervals(self, values):
         """Lower and upper quantile of each value (equal for continuous ones)."""
@@ -597,6 +718,7 @@ class quantile_window:
         return (lower if self._discrete else upper), upper
 
     def rvs(self, size=None, random_state=None):
+        """Draw a value (``size=None``) or an array of ``size`` values."""
         rng = _check_rng(random_state)
         q = rng.uniform(self.q_low, self.q_high, size=size)
         kind = int if self._discrete else float
@@ -628,7 +750,14 @@ class quantile_window:
             return int(low), int(high)
         return low, high
 
-    def _zoom(self, values):
+    def narrow(self, values):
+        """The quantile range around the quantiles of ``values``.
+
+        The smallest range of quantiles holding those of the values, padded on
+        each side by 10% of the current one and clipped to it.
+        """
+        if len(values) == 0:
+            return self
         lower, upper = self._quantile_intervals(values)
         q_lo, _ = _padded_interval(lower, self.q_low, self.q_high)
         _, q_hi = _padded_interval(upper, self.q_low, self.q_high)
@@ -636,14 +765,25 @@ class quantile_window:
             return self
         return quantile_window(self.dist, q_lo, q_hi)
 
+    def axis_scale(self):
+        """The axis scale of ``dist``: ``"log"`` for a log-uniform, else ``"linear"``."""
+        if hasattr(self.dist, "axis_scale"):
+            return self.dist.axis_scale()
+        family = getattr(getattr(self.dist, "dist", None), "name", None)
+        return "log" if family in ("loguniform", "reciprocal") else "linear"
+
+    def describe(self):
+        """The interval drawn from, ``"low..high"``, to 3 significant digits."""
+        return _describe_interval(*self.support())
+
     def __repr__(self):
         return (
-            f"quantile_window({_describe(self.dist)}, q_low={self.q_low!r}, "
+            f"quantile_window({_scipy_repr(self.dist)}, q_low={self.q_low!r}, "
             f"q_high={self.q_high!r})"
         )
 
 
-def _describe(dist):
+def _scipy_repr(dist):
     """A short description of a frozen scipy distribution, else its repr."""
     family = getattr(getattr(dist, "dist", None), "name", None)
     if family is None:
@@ -695,9 +835,9 @@ class layer_sizes:
     A tuple has no natural order, so ``cdf`` and ``ppf`` raise ``TypeError``;
     use those of the components. ``support()`` returns the smallest and the
     largest network, ``(n_units_low,) * n_layers_low`` and ``(n_units_high,) *
-    n_layers_high``. :class:`~sknormnet.model_selection.CoarseToFineSearchCV`
-    narrows each component separately: ``n_layers`` around the depths of the
-    best candidates and ``n_units`` around all their layer widths.
+    n_layers_high``. ``narrow`` narrows each component separately: ``n_layers``
+    around the depths of the given tuples and ``n_units`` around all their
+    layer widths.
 
     Examples
     --------
@@ -709,6 +849,8 @@ class layer_sizes:
     (75, 90)
     >>> sizes.support()
     ((50, 50), (100, 100, 100, 100))
+    >>> sizes.describe()
+    '2|3|4 x 50..100'
     """
 
     def __init__(self, n_layers, n_units):
@@ -747,6 +889,7 @@ class layer_sizes:
         return sizes[1:]
 
     def rvs(self, size=None, random_state=None):
+        """Draw a tuple (``size=None``) or an object array of ``size`` tuples."""
         rng = _check_rng(random_state)
         if size is None:
             return self._draw_one(rng)
@@ -775,40 +918,107 @@ class layer_sizes:
         width_low, width_high = _component_support(self.n_units)
         return (width_low,) * depth_low, (width_high,) * depth_high
 
-    def _zoom(self, values):
+    def narrow(self, values):
+        """Both components narrowed: the depths, then all the layer widths."""
+        if len(values) == 0:
+            return self
         depths = [len(v) for v in values]
         widths = [w for v in values for w in v]
         return layer_sizes(
-            n_layers=_zoom(self.n_layers, depths), n_units=_zoom(self.n_units, widths)
+            n_layers=as_distribution(self.n_layers).narrow(depths),
+            n_units=as_distribution(self.n_units).narrow(widths),
         )
+
+    def axis_scale(self):
+        """The axis scale of the layer widths, that of ``n_units``."""
+        return as_distribution(self.n_units).axis_scale()
+
+    def describe(self):
+        """``"layers x units"``: the descriptions of the two components."""
+        n_layers = as_distribution(self.n_layers).describe()
+        return f"{n_layers} x {as_distribution(self.n_units).describe()}"
 
     def __repr__(self):
         return f"layer_sizes(n_layers={self.n_layers!r}, n_units={self.n_units!r})"
 
 
-def _zoom(entry, values):
-    """Narrow a search-space entry around ``values``, the best candidates' values.
+class _Sampler:
+    """A sampler with ``rvs`` only: drawn as it is, never narrowed."""
 
-    Distributions of this module narrow on their sampling scale, a list becomes
-    a :class:`categorical` re-weighted toward ``values``, any other distribution
-    with ``cdf`` and ``ppf`` narrows on its quantile scale, and anything else is
-    returned unchanged.
+    def __init__(self, sampler):
+        self.sampler = sampler
 
+    def rvs(self, size=None, random_state=None):
+        return self.sampler.rvs(size=size, random_state=random_state)
+
+    def narrow(self, values):
+        return self.sampler
+
+    def axis_scale(self):
+        return "linear"
+
+    def describe(self):
+        try:
+            return _describe_interval(*self.sampler.support())
+        except (AttributeError, TypeError, ValueError):
+            return repr(self.sampler)
+
+
+def as_distribution(entry):
+    """An entry of a search space as a distribution that narrows and describes itself.
+
+    The distributions of this module, and any object with these three methods,
+    are returned as they are. A list of values becomes a uniform
+    :class:`categorical`. Another distribution with ``cdf`` and ``ppf``, such
+    as a frozen :mod:`scipy.stats` distribution, becomes a
+    :class:`quantile_window` over all its quantiles, so that it narrows on its
+    quantile scale. A sampler with ``rvs`` only is wrapped so that ``narrow``
+    returns it unchanged, ``axis_scale`` is ``"linear"`` and ``describe`` shows
+    its ``support()`` (or its repr).
+
+    Parameters
+    ----------
+    entry : distribution or list
+        A value of ``param_distributions``: an object with an ``rvs`` method, or
+        a non-empty list (or array) of values.
+
+    Returns
+    -------
+    distribution : object
+        With the methods ``rvs``, ``narrow(values)``, ``axis_scale()`` and
+        ``describe()``.
+
+    Raises
+    ------
+    TypeError
+        If ``entry`` is neither a distribution nor a list.
+    ValueError
+        If ``entry`` is an empty list.
+
+    Examples
+    --------
     >>> from scipy.stats import uniform
-    >>> from sknormnet.distributions import _zoom, loguniform
-    >>> _zoom(loguniform(1e-4, 1), [1e-3, 1e-2])
+    >>> from sknormnet.distributions import as_distribution, loguniform
+    >>> as_distribution(loguniform(1e-4, 1)).narrow([1e-3, 1e-2])
     loguniform(low=0.00039810717055349735, high=0.025118864315095794)
-    >>> _zoom([1, 2, 3, 4], [2, 2])
+    >>> as_distribution([1, 2, 3, 4]).narrow([2, 2])
     categorical([1, 2, 3, 4], p=[0.062, 0.812, 0.062, 0.062])
-    >>> _zoom(uniform(0, 10), [5.0])
+    >>> as_distribution(uniform(0, 10)).narrow([5.0])
     quantile_window(uniform(0, 10), q_low=0.4, q_high=0.6)
+    >>> as_distribution([32, 64, 128]).describe(), as_distribution([1, 2]).axis_scale()
+    ('32|64|128', 'linear')
     """
-    if len(values) == 0:
+    if all(hasattr(entry, name) for name in ("narrow", "axis_scale", "describe")):
         return entry
-    if hasattr(entry, "_zoom"):
-        return entry._zoom(values)
     if hasattr(entry, "rvs"):
         if hasattr(entry, "cdf") and hasattr(entry, "ppf"):
-            return quantile_window(entry)._zoom(values)
-        return entry
-    return categorical(entry)._zoom(values)
+            return quantile_window(entry)
+        return _Sampler(entry)
+    if isinstance(entry, str) or not isinstance(entry, Sequence | np.ndarray):
+        raise TypeError(
+            f"expected a distribution (with an rvs method) or a list of values, got "
+            f"{entry!r}; wrap a fixed value in a list, e.g. [{entry!r}]."
+        )
+    if len(entry) == 0:
+        raise ValueError("an empty list has no value to draw; give at least one.")
+    return categorical(entry)

@@ -37,18 +37,18 @@ as cores.
 
 import math
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 import numpy as np
-from sklearn.base import _fit_context, is_classifier
+from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt
 
 from sknormnet.distributions import (
-    _KEEP,
-    _zoom,
+    as_distribution,
+    categorical,
     layer_sizes,
     loguniform,
     loguniform_int,
@@ -59,38 +59,24 @@ __all__ = ["CoarseToFineSearchCV", "tuning_space"]
 
 
 class _SplitsOnce:
-    """A splitter that draws the splits of ``cv`` on the first call, then replays them.
+    """Splits like ``cv`` on the first call, then replays those splits.
 
-    Every round of a search then sees the same splits, whatever ``cv`` is (even a
-    splitter whose ``split`` can be iterated only once).
+    Every round of a search then sees the same splits, whatever ``cv`` is: a
+    splitter that shuffles differently at each call, or one whose ``split`` can
+    be iterated only once. ``cv`` is resolved as scikit-learn's searches do
+    (``check_cv``), with the ``y`` of the first call.
     """
 
-    def __init__(self, cv):
+    def __init__(self, cv, classifier):
         self.cv = cv
+        self.classifier = classifier
         self._splits = None
 
     def split(self, X, y=None, **split_params):
         if self._splits is None:
-            self._splits = list(self.cv.split(X, y, **split_params))
+            cv = check_cv(self.cv, y, classifier=self.classifier)
+            self._splits = list(cv.split(X, y, **split_params))
         return iter(self._splits)
-
-    def get_n_splits(self, X=None, y=None, **split_params):
-        if self._splits is None:
-            return self.cv.get_n_splits(X, y, **split_params)
-        return len(self._splits)
-
-
-def _check_reproducible_cv(cv):
-    """Reject splitters that shuffle with a random_state that is not an int."""
-    shuffles = getattr(cv, "shuffle", True)
-    random_state = getattr(cv, "random_state", 0)
-    if shuffles and not isinstance(random_state, numbers.Integral):
-        raise ValueError(
-            f"cv={cv!r} draws random splits with random_state={random_state!r}, so "
-            "refitting CoarseToFineSearchCV would compare its candidates on "
-            "different splits and give different results; pass an int, e.g. "
-            f"{type(cv).__name__}(..., random_state=0)."
-        )
 
 
 def _check_spaces(param_distributions):
@@ -109,27 +95,18 @@ def _check_spaces(param_distributions):
                 f"element {space!r} of type {type(space).__name__}."
             )
         for name, entry in space.items():
-            if hasattr(entry, "rvs"):
-                continue
-            if isinstance(entry, str) or not isinstance(entry, Sequence | np.ndarray):
-                raise TypeError(
-                    f"param_distributions[{name!r}]={entry!r} is neither a "
-                    f"distribution (with an rvs method) nor a list; write e.g. "
-                    f"{{{name!r}: [{entry!r}]}} for a fixed value."
-                )
-            if len(entry) == 0:
-                raise ValueError(
-                    f"param_distributions[{name!r}] is an empty list; give at least "
-                    "one value."
-                )
+            try:
+                as_distribution(entry)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"param_distributions[{name!r}]: {exc}") from None
     return spaces
 
 
-def _sample(spaces, weights, n_candidates, rng):
-    """Draw candidates, each from a space picked with probability ``weights``."""
+def _sample(spaces, chooser, n_candidates, rng):
+    """Draw candidates, each from a space drawn from ``chooser``."""
     candidates, origins = [], []
     for _ in range(n_candidates):
-        origin = int(rng.choice(len(spaces), p=weights)) if len(spaces) > 1 else 0
+        origin = chooser.rvs(random_state=rng) if len(spaces) > 1 else 0
         params = {}
         for name, entry in sorted(spaces[origin].items()):
             if hasattr(entry, "rvs"):
@@ -139,6 +116,13 @@ def _sample(spaces, weights, n_candidates, rng):
         candidates.append(params)
         origins.append(origin)
     return candidates, origins
+
+
+def _describe_space(space):
+    """``"name range, name range"``, each range from the entry's ``describe()``."""
+    return ", ".join(
+        f"{name} {as_distribution(entry).describe()}" for name, entry in space.items()
+    )
 
 
 class CoarseToFineSearchCV(BaseSearchCV):
@@ -199,12 +183,15 @@ class CoarseToFineSearchCV(BaseSearchCV):
     cv : int, cross-validation generator or an iterable, default=None
         The cross-validation splitting strategy, as in
         :class:`~sklearn.model_selection.RandomizedSearchCV`. The splits are
-        drawn once per fit and reused in every round. A splitter that shuffles
-        must have an int ``random_state``, so that a refit finds the same
-        splits, and an iterable of splits must be a list, not an iterator.
+        drawn once per fit and reused in every round, so all the candidates
+        are compared on the same splits; an iterable of splits must be a list,
+        not an iterator.
 
     verbose : int, default=0
-        Verbosity: above 0, prints each round's space and number of fits.
+        Verbosity: above 0, prints one line per round once it is scored, with
+        the candidates done, the best mean score so far and the range of each
+        parameter the round sampled (the ``describe()`` of each distribution);
+        scikit-learn's own messages about the fits come with it.
 
     pre_dispatch : int or str, default='2*n_jobs'
         Number of jobs dispatched during parallel execution, as in
@@ -286,7 +273,9 @@ class CoarseToFineSearchCV(BaseSearchCV):
     Notes
     -----
     In round :math:`r > 0`, each entry of the space is narrowed around the
-    values of the best candidates so far, on the scale it samples uniformly:
+    values of the best candidates so far by its ``narrow`` method (see
+    :func:`~sknormnet.distributions.as_distribution` for lists and foreign
+    distributions), on the scale it samples uniformly:
 
     - :class:`~sknormnet.distributions.loguniform` on :math:`\\log x`,
       :class:`~sknormnet.distributions.one_minus_loguniform` on
@@ -396,43 +385,6 @@ class CoarseToFineSearchCV(BaseSearchCV):
             return_train_score=return_train_score,
         )
 
-    @_fit_context(
-        # the estimator is validated when it is fitted
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y=None, **params):
-        """Run the rounds of the search and refit the best candidate.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-            Targets; None for unsupervised learning.
-
-        **params : dict of str -> object
-            Parameters passed to the ``fit`` method of the estimator, the scorer
-            and the CV splitter, as in
-            :meth:`sklearn.model_selection.RandomizedSearchCV.fit`.
-
-        Returns
-        -------
-        self : object
-            The fitted search.
-        """
-        if isinstance(self.cv, Iterator):
-            raise ValueError(
-                f"cv={self.cv!r} is an iterator, which can be read only once; pass "
-                "a list of (train, test) pairs instead, e.g. cv=list(cv)."
-            )
-        # every round replays the splits of this splitter (see _run_search)
-        self._checked_cv_orig = check_cv(
-            self.cv, y, classifier=is_classifier(self.estimator)
-        )
-        _check_reproducible_cv(self._checked_cv_orig)
-        return super().fit(X, y, **params)
-
     def _n_iter_per_round(self):
         if isinstance(self.n_iter, numbers.Integral):
             return [int(self.n_iter)] * self.n_rounds
@@ -447,22 +399,27 @@ class CoarseToFineSearchCV(BaseSearchCV):
             )
         return [int(n) for n in n_iter]
 
-    def _check_ranking_metric(self, results=None):
-        """The metric that ranks the candidates for zooming ("score" if single)."""
+    def _ranking_metric(self, results=None):
+        """The metric that ranks the candidates ("score" if single), or None."""
         if results is None:
             multimetric = isinstance(self.scoring, list | tuple | set | dict)
         else:
             multimetric = "mean_test_score" not in results
         if not multimetric:
             return "score"
-        if isinstance(self.refit, str):
-            return self.refit
-        raise ValueError(
-            f"With multi-metric scoring, CoarseToFineSearchCV ranks the candidates "
-            f"of each round by the metric named by refit to choose where to zoom, "
-            f"but refit={self.refit!r}; set refit to one of the scorer names, or "
-            "n_rounds=1."
-        )
+        return self.refit if isinstance(self.refit, str) else None
+
+    def _check_ranking_metric(self, results=None):
+        """The ranking metric, which zooming needs."""
+        metric = self._ranking_metric(results)
+        if metric is None:
+            raise ValueError(
+                f"With multi-metric scoring, CoarseToFineSearchCV ranks the "
+                f"candidates of each round by the metric named by refit to choose "
+                f"where to zoom, but refit={self.refit!r}; set refit to one of the "
+                "scorer names, or n_rounds=1."
+            )
+        return metric
 
     def _top_candidates(self, results, metric, n_evaluated):
         """Indices of the best candidates so far, best first."""
@@ -475,34 +432,55 @@ class CoarseToFineSearchCV(BaseSearchCV):
         order = finite[np.argsort(-scores[finite], kind="stable")]
         return order[:k]
 
-    def _zoom_spaces(self, spaces, weights, results, origins, metric):
+    def _narrow_spaces(self, spaces, chooser, results, origins, metric):
+        """Each space narrowed around its best candidates; ``chooser`` toward them."""
         best = self._top_candidates(results, metric, len(origins))
         if len(best) == 0:
-            return spaces, weights
+            return spaces, chooser
         params = results["params"]
-        new_spaces = []
+        narrowed = []
         for i, space in enumerate(spaces):
             mine = [params[j] for j in best if origins[j] == i]
-            new_spaces.append(
+            narrowed.append(
                 {
-                    name: _zoom(entry, [candidate[name] for candidate in mine])
+                    name: as_distribution(entry).narrow([c[name] for c in mine])
                     for name, entry in space.items()
                 }
+                if mine
+                else space
             )
-        if len(spaces) > 1:
-            counts = np.bincount([origins[j] for j in best], minlength=len(spaces))
-            weights = (1.0 - _KEEP) * counts / counts.sum() + _KEEP * weights
-        return new_spaces, weights
+        return narrowed, chooser.narrow([origins[j] for j in best])
+
+    def _print_round(self, round_, results, n_total, spaces):
+        """The verbose line of a scored round: candidates, best score, ranges."""
+        metric = self._ranking_metric(results)
+        best = ""
+        if metric is not None:
+            scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
+            scores = scores[np.isfinite(scores)]
+            shown = f"{scores.max():.4f}" if scores.size else "n/a"
+            best = f", best CV {metric} so far {shown}"
+        ranges = "; ".join(_describe_space(space) for space in spaces)
+        print(
+            f"round {round_}: {len(results['params'])}/{n_total} candidates "
+            f"done{best} | {ranges}",
+            flush=True,
+        )
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         """Sample, evaluate and narrow the space, ``n_rounds`` times."""
+        if isinstance(self.cv, Iterator):
+            raise ValueError(
+                f"cv={self.cv!r} is an iterator, which can be read only once; pass "
+                "a list of (train, test) pairs instead, e.g. cv=list(cv)."
+            )
         spaces = _check_spaces(self.param_distributions)
         n_iter = self._n_iter_per_round()
         if self.n_rounds > 1:
             self._check_ranking_metric()
-        cv = _SplitsOnce(self._checked_cv_orig)
+        cv = _SplitsOnce(self.cv, classifier=is_classifier(self.estimator))
         rng = check_random_state(self.random_state)
-        weights = np.full(len(spaces), 1.0 / len(spaces))
+        chooser = categorical(list(range(len(spaces))))
         single = isinstance(self.param_distributions, Mapping)
 
         if callback_ctx is not None:
@@ -517,16 +495,13 @@ class CoarseToFineSearchCV(BaseSearchCV):
         for round_ in range(self.n_rounds):
             if round_ > 0:
                 metric = self._check_ranking_metric(results)
-                spaces, weights = self._zoom_spaces(
-                    spaces, weights, results, origins, metric
+                spaces, chooser = self._narrow_spaces(
+                    spaces, chooser, results, origins, metric
                 )
             self.search_spaces_.append(dict(spaces[0]) if single else list(spaces))
-            candidates, round_origins = _sample(spaces, weights, n_iter[round_], rng)
+            candidates, round_origins = _sample(spaces, chooser, n_iter[round_], rng)
             origins.extend(round_origins)
             self.n_candidates_.append(len(candidates))
-            if self.verbose > 0:
-                print(f"round {round_}: {len(candidates)} candidates from")
-                print(f"    {self.search_spaces_[-1]!r}")
 
             extra = {}
             if callback_ctx is not None:
@@ -542,6 +517,8 @@ class CoarseToFineSearchCV(BaseSearchCV):
                 more_results={"round": [round_] * len(candidates)},
                 **extra,
             )
+            if self.verbose > 0:
+                self._print_round(round_, results, sum(n_iter), spaces)
             if callback_ctx is not None and round_ctx.call_on_fit_task_end(
                 estimator=self
             ):

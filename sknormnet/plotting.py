@@ -10,14 +10,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from sknormnet.distributions import (
-    categorical,
-    layer_sizes,
-    loguniform,
-    loguniform_int,
-    one_minus_loguniform,
-    quantile_window,
-)
+from sknormnet.distributions import as_distribution
 
 __all__ = ["plot_learning_curves", "plot_search"]
 
@@ -40,54 +33,34 @@ def _as_spaces(space):
 
 
 def _entry(spaces, name):
-    """The first entry for ``name`` among a list of dicts, or None."""
+    """The first entry for ``name`` among a list of dicts, as a distribution, or None."""
     for space in spaces:
         if name in space:
-            return space[name]
+            return as_distribution(space[name])
     return None
 
 
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+def _listed(dist):
+    """The values of a distribution drawn from a list, else None."""
+    return getattr(dist, "values", None)
 
 
-def _numeric_scale(values):
-    """'log' for positive numbers spanning a factor of 8 or more, else 'linear'."""
-    values = np.asarray(values, dtype=float)
-    if values.size and values.min() > 0 and values.max() >= 8 * values.min():
-        return "log"
-    return "linear"
+def _unique(values):
+    """The values without repeats, in their order of appearance."""
+    unique = []
+    for value in values:
+        if not any(value is u or value == u for u in unique):
+            unique.append(value)
+    return unique
 
 
-def _scale_of(entry, values):
-    """How to draw the axis of a parameter: 'log', 'one_minus', 'linear', 'category'."""
-    if isinstance(entry, quantile_window):
-        entry = entry.dist
-    if isinstance(entry, loguniform | loguniform_int):
-        return "log"
-    if isinstance(entry, one_minus_loguniform):
-        return "one_minus"
-    family = getattr(getattr(entry, "dist", None), "name", None)
-    if family in ("loguniform", "reciprocal"):
-        return "log"
-    if hasattr(entry, "rvs") and not isinstance(entry, categorical):
-        return "linear"
-    choices = entry.values if isinstance(entry, categorical) else entry
-    choices = list(values) if choices is None else list(choices)
-    if choices and all(_is_number(v) for v in choices):
-        return _numeric_scale(choices)
-    return "category"
-
-
-def _span(entry, scale):
-    """The interval of x covered by a numeric entry, on the plotted variable."""
-    if entry is None or not hasattr(entry, "support") or scale == "category":
-        return None
-    if isinstance(entry, categorical):
+def _span(dist, scale):
+    """The interval of x a distribution draws from, on the plotted variable."""
+    if dist is None or _listed(dist) is not None or scale == "category":
         return None
     try:
-        low, high = (float(v) for v in entry.support())
-    except (TypeError, ValueError):
+        low, high = (float(v) for v in dist.support())
+    except (AttributeError, TypeError, ValueError):
         return None
     if scale == "one_minus":
         low, high = 1.0 - high, 1.0 - low
@@ -112,59 +85,57 @@ class _Panel:
         self.integer = integer
 
 
-def _panels_for(name, values, present, entries):
-    """The panels of one parameter: two for layer sizes, else one."""
-    first = entries[0]
-    if isinstance(first, layer_sizes) or (
-        values and all(isinstance(v, tuple) for v in values)
-    ):
-        depth = np.full(len(present), np.nan)
-        width = np.full(len(present), np.nan)
-        for i, value in zip(np.flatnonzero(present), values):
-            depth[i] = len(value)
-            width[i] = np.mean(value) if len(value) else np.nan
-        units = getattr(first, "n_units", None)
-        width_scale = (
-            _scale_of(units, [])
-            if units is not None
-            else _numeric_scale(width[present])
-        )
-        if width_scale not in ("log", "linear"):
-            width_scale = _numeric_scale(width[present])
-        depths = sorted({int(d) for d in depth[present]})
-        return [
-            _Panel(
-                f"{name}: number of layers",
-                np.where(present, np.searchsorted(depths, depth), np.nan),
-                "category",
-                [None] * len(entries),
-                categories=depths,
-            ),
-            _Panel(
-                f"{name}: mean units per layer",
-                width,
-                width_scale,
-                [
-                    _span(getattr(e, "n_units", None), width_scale)
-                    if isinstance(e, layer_sizes)
-                    else None
-                    for e in entries
-                ],
-                integer=True,
-            ),
-        ]
+def _layer_panels(name, values, present, dists):
+    """The number of layers and the mean units per layer of tuple values."""
+    depth = np.full(len(present), np.nan)
+    width = np.full(len(present), np.nan)
+    for i, value in zip(np.flatnonzero(present), values):
+        depth[i] = len(value)
+        width[i] = np.mean(value) if len(value) else np.nan
+    # a layer_sizes gives the scale of its widths; a list of tuples does not
+    scale = dists[0].axis_scale() if dists[0] is not None else "category"
+    if scale not in ("log", "linear"):
+        scale = as_distribution(list(width[present])).axis_scale()
+    # each round's widths are drawn from the n_units component of layer_sizes
+    units = [
+        None if getattr(d, "n_units", None) is None else as_distribution(d.n_units)
+        for d in dists
+    ]
+    depths = sorted({int(d) for d in depth[present]})
+    return [
+        _Panel(
+            f"{name}: number of layers",
+            np.where(present, np.searchsorted(depths, depth), np.nan),
+            "category",
+            [None] * len(dists),
+            categories=depths,
+        ),
+        _Panel(
+            f"{name}: mean units per layer",
+            width,
+            scale,
+            [_span(u, scale) for u in units],
+            integer=True,
+        ),
+    ]
 
-    scale = _scale_of(first, values)
+
+def _panels_for(name, values, present, dists):
+    """The panels of one parameter: two for layer sizes, else one."""
+    if all(isinstance(v, tuple) for v in values):
+        return _layer_panels(name, values, present, dists)
+    first = dists[0]
+    if first is None:  # no space holds the parameter: its values tell the scale
+        scale = as_distribution(_unique(values)).axis_scale()
+    else:
+        scale = first.axis_scale()
+    listed = _listed(first)
     if scale == "category":
-        choices = first.values if isinstance(first, categorical) else first
-        categories = list(choices) if choices is not None else []
-        for value in values:
-            if not any(value is c or value == c for c in categories):
-                categories.append(value)
+        categories = _unique([*(listed or []), *values])
         x = np.full(len(present), np.nan)
         for i, value in zip(np.flatnonzero(present), values):
             x[i] = next(j for j, c in enumerate(categories) if value is c or value == c)
-        return [_Panel(name, x, "category", [None] * len(entries), categories)]
+        return [_Panel(name, x, "category", [None] * len(dists), categories)]
 
     x = np.full(len(present), np.nan)
     x[present] = np.asarray(values, dtype=float)
@@ -172,16 +143,9 @@ def _panels_for(name, values, present, entries):
     if scale == "one_minus":
         x = 1.0 - x
         label = f"1 - {name}"
-    ticks = None
-    if isinstance(first, categorical):
-        ticks = first.values
-    elif first is not None and not hasattr(first, "rvs"):
-        ticks = list(first)
-    spans = [_span(e, scale) for e in entries]
-    integer = isinstance(first, loguniform_int) or (
-        isinstance(first, quantile_window) and isinstance(first.dist, loguniform_int)
-    )
-    return [_Panel(label, x, scale, spans, ticks, integer=integer)]
+    spans = [_span(d, scale) for d in dists]
+    integer = all(isinstance(v, numbers.Integral) for v in values)
+    return [_Panel(label, x, scale, spans, listed, integer=integer)]
 
 
 def _wrapped(label, width=32):
@@ -312,8 +276,8 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
     for name in params:
         present = np.array([name in c for c in candidates])
         values = [c[name] for c in candidates if name in c]
-        entries = [_entry(space, name) for space in spaces]
-        panels.extend(_panels_for(name, values, present, entries))
+        dists = [_entry(space, name) for space in spaces]
+        panels.extend(_panels_for(name, values, present, dists))
 
     if axes is None:
         ncols = max(1, min(ncols, len(panels)))

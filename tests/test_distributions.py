@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import ParameterSampler, RandomizedSearchCV
 
 from sknormnet.distributions import (
-    _zoom,
+    as_distribution,
     categorical,
     layer_sizes,
     loguniform,
@@ -280,6 +280,25 @@ def test_invalid_arguments_raise_a_value_error_naming_them(make, match):
         make()
 
 
+def test_loguniform_is_scipy_loguniform():
+    dist = loguniform(1e-4, 1.0)
+    reference = stats.loguniform(1e-4, 1.0)
+    assert (dist.low, dist.high) == (1e-4, 1.0)
+    assert dist.support() == (1e-4, 1.0)
+    assert_allclose(
+        dist.rvs(size=50, random_state=0),
+        reference.rvs(size=50, random_state=0),
+        rtol=1e-15,
+    )
+    x = np.geomspace(1e-5, 2.0, 30)
+    assert_allclose(dist.cdf(x), reference.cdf(x))
+    q = np.linspace(0, 1, 11)
+    assert_allclose(dist.ppf(q), reference.ppf(q))
+    # Python floats for scalars, as before
+    assert type(dist.rvs(random_state=0)) is float
+    assert type(dist.cdf(0.01)) is float and type(dist.ppf(0.5)) is float
+
+
 @pytest.mark.parametrize(
     "dist, values, scale",
     [
@@ -289,61 +308,153 @@ def test_invalid_arguments_raise_a_value_error_naming_them(make, match):
         (one_minus_loguniform(0.5, 0.9999), [0.9999], lambda x: np.log10(1 - x)),
     ],
 )
-def test_zoom_narrows_on_the_sampling_scale(dist, values, scale):
-    zoomed = _zoom(dist, values)
-    assert type(zoomed) is type(dist)
+def test_narrow_works_on_the_sampling_scale(dist, values, scale):
+    narrowed = dist.narrow(values)
+    assert type(narrowed) is type(dist)
     full = abs(scale(dist.high) - scale(dist.low))
-    lo, hi = sorted([scale(zoomed.low), scale(zoomed.high)])
+    lo, hi = sorted([scale(narrowed.low), scale(narrowed.high)])
     vlo, vhi = sorted([scale(min(values)), scale(max(values))])
     # 10% of the current interval on each side, clipped to the bounds
     bound_lo, bound_hi = sorted([scale(dist.low), scale(dist.high)])
     assert_allclose(lo, max(bound_lo, vlo - 0.1 * full))
     assert_allclose(hi, min(bound_hi, vhi + 0.1 * full))
-    assert dist.low <= zoomed.low < zoomed.high <= dist.high
+    assert dist.low <= narrowed.low < narrowed.high <= dist.high
 
 
-def test_loguniform_int_zoom_keeps_the_values_and_never_collapses():
+def test_loguniform_int_narrow_keeps_the_values_and_never_collapses():
     dist = loguniform_int(1, 1024)
     for values in ([1], [1024], [30, 40], [7, 7]):
-        zoomed = _zoom(dist, values)
-        assert dist.low <= zoomed.low <= min(values)
-        assert max(values) <= zoomed.high <= dist.high
-        assert zoomed.low < zoomed.high
+        narrowed = dist.narrow(values)
+        assert dist.low <= narrowed.low <= min(values)
+        assert max(values) <= narrowed.high <= dist.high
+        assert narrowed.low < narrowed.high
     narrow = loguniform_int(7, 8)
-    assert repr(_zoom(narrow, [8])) == repr(narrow)
+    assert repr(narrow.narrow([8])) == repr(narrow)
 
 
-def test_zoom_reweights_lists_and_keeps_every_value():
-    zoomed = _zoom(["relu", "tanh", "logistic", "identity"], ["tanh", "tanh", "relu"])
-    assert isinstance(zoomed, categorical)
-    assert_allclose(zoomed.p, 0.75 * np.array([1, 2, 0, 0]) / 3 + 0.25 / 4)
-    again = _zoom(zoomed, ["tanh"])
+def test_narrow_reweights_lists_and_keeps_every_value():
+    values = ["relu", "tanh", "logistic", "identity"]
+    narrowed = as_distribution(values).narrow(["tanh", "tanh", "relu"])
+    assert isinstance(narrowed, categorical)
+    assert_allclose(narrowed.p, 0.75 * np.array([1, 2, 0, 0]) / 3 + 0.25 / 4)
+    again = narrowed.narrow(["tanh"])
     assert np.all(again.p > 0)
-    assert again.p[1] > zoomed.p[1]
+    assert again.p[1] > narrowed.p[1]
+    with pytest.raises(ValueError, match="'gelu' is not one of the values"):
+        narrowed.narrow(["gelu"])
 
 
-def test_zoom_of_scipy_distributions_uses_quantiles():
-    zoomed = _zoom(stats.norm(0, 1), [0.0])
-    assert isinstance(zoomed, quantile_window)
-    assert_allclose([zoomed.q_low, zoomed.q_high], [0.4, 0.6])
-    twice = _zoom(zoomed, [0.1])
-    assert zoomed.q_low <= twice.q_low < twice.q_high <= zoomed.q_high
-    assert twice.dist is zoomed.dist
+def test_narrow_of_scipy_distributions_uses_quantiles():
+    narrowed = as_distribution(stats.norm(0, 1)).narrow([0.0])
+    assert isinstance(narrowed, quantile_window)
+    assert_allclose([narrowed.q_low, narrowed.q_high], [0.4, 0.6])
+    twice = narrowed.narrow([0.1])
+    assert narrowed.q_low <= twice.q_low < twice.q_high <= narrowed.q_high
+    assert twice.dist is narrowed.dist
 
 
-def test_zoom_of_layer_sizes_is_component_wise():
+def test_narrow_of_layer_sizes_is_component_wise():
     dist = layer_sizes(n_layers=[1, 2, 3, 4], n_units=loguniform_int(8, 1024))
-    zoomed = _zoom(dist, [(100, 120), (90, 110, 130)])
-    assert isinstance(zoomed, layer_sizes)
-    assert_allclose(zoomed.n_layers.p, 0.75 * np.array([0, 1, 1, 0]) / 2 + 0.25 / 4)
-    assert 8 <= zoomed.n_units.low <= 90 and 130 <= zoomed.n_units.high <= 1024
-    assert zoomed.n_units.high - zoomed.n_units.low < 1024 - 8
+    narrowed = dist.narrow([(100, 120), (90, 110, 130)])
+    assert isinstance(narrowed, layer_sizes)
+    assert_allclose(narrowed.n_layers.p, 0.75 * np.array([0, 1, 1, 0]) / 2 + 0.25 / 4)
+    assert 8 <= narrowed.n_units.low <= 90 and 130 <= narrowed.n_units.high <= 1024
+    assert narrowed.n_units.high - narrowed.n_units.low < 1024 - 8
 
 
-def test_zoom_keeps_samplers_without_cdf_unchanged():
-    class OnlyRvs:
-        def rvs(self, size=None, random_state=None):
-            return 1.0
+def test_narrow_around_no_value_keeps_the_distribution(name):
+    dist = DISTRIBUTIONS[name]()
+    assert dist.narrow([]) is dist
 
+
+@pytest.mark.parametrize(
+    "entry, scale",
+    [
+        (loguniform(1e-4, 1.0), "log"),
+        (one_minus_loguniform(0.9, 0.999), "one_minus"),
+        (loguniform_int(32, 512), "log"),
+        (categorical(["relu", "tanh"]), "category"),
+        (categorical([True, False]), "category"),
+        (categorical([32, 64, 128, 256]), "log"),  # a factor of 8
+        (categorical([32, 64, 128]), "linear"),
+        (categorical([-1.0, 10.0]), "linear"),
+        (layer_sizes([1, 2], loguniform_int(32, 512)), "log"),
+        (layer_sizes([1, 2], [8, 16]), "linear"),
+        (quantile_window(loguniform_int(8, 512), 0.1, 0.5), "log"),
+        (quantile_window(one_minus_loguniform(0.9, 0.99)), "one_minus"),
+        (quantile_window(stats.uniform(0, 10), 0.2, 0.5), "linear"),
+        (stats.loguniform(1e-3, 1.0), "log"),
+        (stats.reciprocal(1e-3, 1.0), "log"),
+        (stats.norm(0, 1), "linear"),
+        ([1, 2, 4, 8], "log"),
+        (["a", "b"], "category"),
+    ],
+)
+def test_axis_scale(entry, scale):
+    assert as_distribution(entry).axis_scale() == scale
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        (loguniform(1e-4, 1.0), "0.0001..1"),
+        (loguniform(3.98107e-4, 0.0251189), "0.000398..0.0251"),
+        (one_minus_loguniform(0.9, 0.999), "0.9..0.999"),
+        (loguniform_int(32, 512), "32..512"),
+        (quantile_window(stats.uniform(0, 10), 0.2, 0.5), "2..5"),
+        (quantile_window(stats.randint(1, 11), 0.25, 0.55), "3..6"),
+        (stats.norm(0, 1), "-inf..inf"),
+        ([32, 64, 128], "32|64|128"),
+        (["relu", "tanh"], "relu|tanh"),
+        ([True, 0.5], "True|0.5"),
+        (categorical([32, 64], p=[0.5, 0.5]), "32|64"),
+        (categorical(["relu", "tanh"], p=[0.2, 0.8]), "tanh (80%)"),
+        (layer_sizes([1], loguniform_int(32, 512)), "1 x 32..512"),
+        (
+            layer_sizes(categorical([1, 2, 3], p=[0.1, 0.7, 0.2]), [64]),
+            "2 (70%) x 64",
+        ),
+    ],
+)
+def test_describe(entry, expected):
+    assert as_distribution(entry).describe() == expected
+
+
+class OnlyRvs:
+    def rvs(self, size=None, random_state=None):
+        return 1.0
+
+    def __repr__(self):
+        return "OnlyRvs()"
+
+
+def test_a_sampler_with_rvs_only_is_drawn_as_it_is():
     sampler = OnlyRvs()
-    assert _zoom(sampler, [1.0]) is sampler
+    dist = as_distribution(sampler)
+    assert dist.rvs(random_state=0) == 1.0
+    assert dist.narrow([1.0]) is sampler
+    assert dist.axis_scale() == "linear"
+    assert dist.describe() == "OnlyRvs()"
+
+
+def test_as_distribution_keeps_distributions_and_converts_the_rest(name):
+    dist = DISTRIBUTIONS[name]()
+    assert as_distribution(dist) is dist
+    listed = as_distribution(np.array([1, 2, 3]))
+    assert isinstance(listed, categorical) and listed.values == [1, 2, 3]
+    window = as_distribution(stats.norm(0, 1))
+    assert isinstance(window, quantile_window)
+    assert (window.q_low, window.q_high) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "entry, error, match",
+    [
+        (0.1, TypeError, r"or a list of values, got 0.1; .* e.g. \[0.1\]"),
+        ("tanh", TypeError, "wrap a fixed value in a list"),
+        ([], ValueError, "empty list"),
+    ],
+)
+def test_as_distribution_rejects_what_cannot_be_drawn(entry, error, match):
+    with pytest.raises(error, match=match):
+        as_distribution(entry)

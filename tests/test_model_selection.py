@@ -1,21 +1,28 @@
 import itertools
 import os
+import re
 
 import numpy as np
 import pytest
 from joblib import cpu_count, parallel_config
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import RidgeClassifier
-from sklearn.model_selection import KFold, ParameterSampler, ShuffleSplit
+from sklearn.model_selection import (
+    KFold,
+    ParameterSampler,
+    ShuffleSplit,
+    StratifiedKFold,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknormnet.distributions import (
+    as_distribution,
     categorical,
     layer_sizes,
     loguniform,
@@ -303,9 +310,12 @@ class OneShotSplitter:
     [
         OneShotSplitter(),
         KFold(3, shuffle=True, random_state=0),
+        KFold(3, shuffle=True),
+        ShuffleSplit(3, random_state=np.random.RandomState(0)),
         3,
         list(KFold(3).split(X_TINY)),
     ],
+    ids=["one-shot", "seeded", "unseeded", "RandomState", "int", "list"],
 )
 def test_every_round_uses_the_same_splits(cv):
     search = CoarseToFineSearchCV(
@@ -316,24 +326,43 @@ def test_every_round_uses_the_same_splits(cv):
         cv=cv,
         random_state=0,
     ).fit(X_TINY)
+    assert_array_equal(search.cv_results_["round"], np.repeat([0, 1, 2], 3))
     for split in range(3):
         scores = search.cv_results_[f"split{split}_test_score"]
         assert np.all(scores == scores[0])
 
 
-@pytest.mark.parametrize(
-    "cv",
-    [
-        KFold(3, shuffle=True),
-        ShuffleSplit(3, random_state=np.random.RandomState(0)),
-    ],
-)
-def test_splitters_that_cannot_reproduce_their_splits_are_rejected(cv):
+class FingerprintClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier scoring the sum of the test rows of ``X``."""
+
+    def __init__(self, c=1.0):
+        self.c = c
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def score(self, X, y=None):
+        return float(np.sum(X))
+
+
+def test_an_int_cv_splits_a_classifier_stratified():
+    y = np.repeat([0, 1], 6)
     search = CoarseToFineSearchCV(
-        FoldFingerprint(), {"c": loguniform(1e-3, 1e3)}, cv=cv, random_state=0
+        FingerprintClassifier(),
+        {"c": loguniform(1e-3, 1e3)},
+        n_iter=2,
+        n_rounds=2,
+        cv=3,
+    ).fit(X_TINY, y)
+    stratified = StratifiedKFold(3).split(X_TINY, y)
+    for split, (_, test) in enumerate(stratified):
+        scores = search.cv_results_[f"split{split}_test_score"]
+        assert_array_equal(scores, X_TINY[test].sum())
+    assert not np.array_equal(
+        [test for _, test in KFold(3).split(X_TINY)],
+        [test for _, test in StratifiedKFold(3).split(X_TINY, y)],
     )
-    with pytest.raises(ValueError, match=r"random_state.*pass an int"):
-        search.fit(X_TINY)
 
 
 def test_an_iterator_of_splits_is_rejected():
@@ -461,7 +490,10 @@ def test_invalid_parameters_raise(params, match):
     "params, match",
     [
         ({"n_iter": [5, 5], "n_rounds": 3}, r"n_iter=\[5, 5\].*n_rounds=3"),
-        ({"param_distributions": {"lr": 0.1}}, r"param_distributions\['lr'\]=0.1"),
+        (
+            {"param_distributions": {"lr": 0.1}},
+            r"param_distributions\['lr'\]: expected a distribution .* got 0.1",
+        ),
         ({"param_distributions": {"act": "tanh"}}, "a fixed value"),
         ({"param_distributions": {"act": []}}, "empty list"),
         ({"param_distributions": []}, "empty"),
@@ -698,3 +730,59 @@ def test_a_callback_can_stop_the_search_after_a_round():
     assert search.n_rounds_ == 1
     assert_array_equal(search.cv_results_["round"], [0] * 4)
     assert len(search.search_spaces_) == 1
+
+
+ROUND_LINE = re.compile(
+    r"^round (\d): (\d+)/(\d+) candidates done, best CV (\w+) so far (\S+) \| (.*)$"
+)
+
+
+def test_verbose_prints_one_line_per_round_once_it_is_scored(capsys):
+    space = {"lr": loguniform(1e-6, 1.0), "act": ["relu", "tanh"]}
+    search = CoarseToFineSearchCV(
+        Peak(), space, n_iter=[4, 3, 2], n_rounds=3, top_k=2, cv=2, random_state=0
+    )
+    search.fit(X_TINY)
+    assert capsys.readouterr().out == ""
+
+    search.set_params(verbose=1).fit(X_TINY)
+    lines = capsys.readouterr().out.splitlines()
+    rounds = [ROUND_LINE.match(line) for line in lines]
+    rounds = [match.groups() for match in rounds if match]
+    assert [r[:4] for r in rounds] == [
+        ("0", "4", "9", "score"),
+        ("1", "7", "9", "score"),
+        ("2", "9", "9", "score"),
+    ]
+    # scikit-learn's line about the fits of a round comes before its line
+    assert lines[0] == "Fitting 2 folds for each of 4 candidates, totalling 8 fits"
+    assert ROUND_LINE.match(lines[1])
+    scores = search.cv_results_["mean_test_score"]
+    for (_, done, _, _, best, ranges), space in zip(rounds, search.search_spaces_):
+        assert best == f"{scores[: int(done)].max():.4f}"
+        assert ranges == (
+            f"lr {as_distribution(space['lr']).describe()}, "
+            f"act {as_distribution(space['act']).describe()}"
+        )
+    assert rounds[0][5] == "lr 1e-06..1, act relu|tanh"
+
+
+def test_verbose_names_the_ranking_metric_and_each_space(capsys):
+    spaces = [{"lr": loguniform(1e-6, 1.0)}, {"shift": stats.uniform(0, 10)}]
+    CoarseToFineSearchCV(
+        Peak(),
+        spaces,
+        n_iter=4,
+        n_rounds=2,
+        scoring={"low": _near_low, "high": _near_high},
+        refit="high",
+        cv=2,
+        random_state=0,
+        verbose=1,
+    ).fit(X_TINY)
+    lines = [
+        line for line in capsys.readouterr().out.splitlines() if ROUND_LINE.match(line)
+    ]
+    assert len(lines) == 2
+    assert "best CV high so far" in lines[0]
+    assert lines[0].endswith("| lr 1e-06..1; shift 0..10")

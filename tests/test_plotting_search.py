@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import RandomizedSearchCV
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
 
 from sknormnet.distributions import (
     layer_sizes,
@@ -222,3 +223,66 @@ def test_long_pipeline_names_wrap_after_the_step(step, label):
     ).fit(X, y)
     _, axes = plot_search(search)
     assert axes[0].get_xlabel() == label
+
+
+class OneMinusUniform:
+    """A distribution of this test's own: uniform, plotted as ``1 - x``."""
+
+    def rvs(self, size=None, random_state=None):
+        return check_random_state(random_state).uniform(0.9, 0.999, size=size)
+
+    def support(self):
+        return 0.9, 0.999
+
+    def narrow(self, values):
+        return self
+
+    def axis_scale(self):
+        return "one_minus"
+
+    def describe(self):
+        return "0.9..0.999"
+
+
+def test_each_distribution_chooses_its_axis():
+    search = RandomizedSearchCV(
+        Bowl(),
+        {
+            "lr": stats.loguniform(1e-5, 1.0),
+            "beta": OneMinusUniform(),
+            "batch_size": [16, 32, 64],
+        },
+        n_iter=6,
+        cv=2,
+        random_state=0,
+    ).fit(X_TINY)
+    _, axes = plot_search(search)
+    panels = _by_label(axes)
+    assert panels["lr"].get_xscale() == "log"  # scipy's loguniform
+    assert panels["1 - beta"].get_xscale() == "log"
+    (span,) = panels["1 - beta"].patches
+    xs = span.get_patch_transform().transform(span.get_path().vertices)[:, 0]
+    assert_allclose([xs.min(), xs.max()], [0.001, 0.1])
+    # a list of numbers spanning less than a factor of 8: linear, one tick each
+    assert panels["batch_size"].get_xscale() == "linear"
+    assert_allclose(panels["batch_size"].get_xticks(), [16, 32, 64])
+    assert len(panels["batch_size"].patches) == 0
+
+
+def test_integer_parameters_are_ticked_at_powers_of_two():
+    search = CoarseToFineSearchCV(
+        Bowl(),
+        {"batch_size": loguniform_int(8, 512), "lr": loguniform(1e-5, 1.0)},
+        n_iter=8,
+        n_rounds=2,
+        cv=2,
+        random_state=0,
+    ).fit(X_TINY)
+    fig, axes = plot_search(search)
+    fig.canvas.draw()
+    panels = _by_label(axes)
+    labels = [t.get_text() for t in panels["batch_size"].get_xticklabels()]
+    labels = [label for label in labels if label]
+    assert labels and {int(label) for label in labels} <= {2**k for k in range(12)}
+    assert isinstance(panels["lr"].xaxis.get_major_locator(), ticker.LogLocator)
+    assert not isinstance(panels["lr"].xaxis.get_minor_locator(), ticker.NullLocator)
