@@ -7,12 +7,15 @@ one line on stderr.
 
 import difflib
 import math
+import numbers
+import textwrap
 import warnings
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
@@ -22,7 +25,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.multiclass import type_of_target
 
 from sknormnet import MLPBatchNormClassifier
-from sknormnet.distributions import categorical, layer_sizes
+from sknormnet.distributions import as_distribution
 from sknormnet.model_selection import CoarseToFineSearchCV, tuning_space
 
 # The share of the rows held out to measure the tuned model.
@@ -172,13 +175,21 @@ def check_classes(y, target):
         )
 
 
-def check_folds(y_train, cv):
-    """Check that every training fold of ``cv`` can hold out its early-stopping set.
+def check_folds(pipeline, X_train, y_train, cv):
+    """Check that every class fills the folds of ``cv`` and that each fold trains.
+
+    Each training fold is fitted for one epoch, so that a fold the classifier
+    cannot train on (one too small to hold out its early-stopping set, say)
+    stops the command before the search, with the classifier's own message.
 
     Parameters
     ----------
+    pipeline : Pipeline
+        The pipeline to tune, with the classifier as step ``"mlp"``.
+    X_train : DataFrame
+        The rows the search sees.
     y_train : Series
-        The labels of the rows the search sees.
+        Their labels.
     cv : StratifiedKFold
         The splitter of the search.
     """
@@ -190,23 +201,17 @@ def check_folds(y_train, cv):
             f"{counts.min()} rows in the training split (a quarter of the rows is "
             f"held out for testing); {_remedy(n_splits)}"
         )
-    for train, _ in cv.split(np.zeros((len(y_train), 1)), y_train):
-        fold = y_train.iloc[train].value_counts()
-        n_val = math.ceil(VALIDATION_FRACTION * len(train))
-        if fold.min() < 2:
+    probe = clone(pipeline).set_params(**{f"{PREFIX}max_iter": 1})
+    for train, _ in cv.split(X_train, y_train):
+        try:
+            probe.fit(X_train.iloc[train], y_train.iloc[train])
+        except ValueError as exc:
+            reason = " ".join(str(exc).split()).rstrip(".")
             raise DataError(
-                f"too few rows for --cv {n_splits}: a training fold holds "
-                f"{fold.min()} row of class {_show(fold.idxmin())}, and early "
-                "stopping needs 2 rows of every class to hold out a stratified "
-                f"validation set; {_remedy(n_splits)}"
-            )
-        if n_val < len(counts):
-            raise DataError(
-                f"too few rows for --cv {n_splits}: early stopping holds out a "
-                f"tenth of each training fold ({n_val} of {len(train)} rows), too "
-                f"few for a row of each of the {len(counts)} classes; "
+                f"--cv {n_splits}: the classifier cannot train on a training fold "
+                f"of {len(train)} rows: {reason}; with sknormnet tune, "
                 f"{_remedy(n_splits)}"
-            )
+            ) from None
 
 
 # ------------------------------------------------------------- the pipeline
@@ -284,172 +289,67 @@ def build_pipeline(X, *, max_iter=30, random_state=None):
 # ----------------------------------------------------------------- reporting
 
 
-def describe_entry(entry):
-    """A short description of a search-space entry: its range, or its values.
-
-    Distributions show the interval they draw from, ``low..high``; lists their
-    values, ``a|b|c``; a :class:`~sknormnet.distributions.categorical` that
-    favours one value shows that value and its probability;
-    :class:`~sknormnet.distributions.layer_sizes` shows ``layers x units``.
-
-    Parameters
-    ----------
-    entry : distribution or list
-        An entry of a search space, as in ``search.search_spaces_``.
-
-    Returns
-    -------
-    description : str
-
-    Examples
-    --------
-    >>> from sknormnet._cli import describe_entry
-    >>> from sknormnet.distributions import categorical, layer_sizes, loguniform_int
-    >>> from sknormnet.model_selection import tuning_space
-    >>> describe_entry(tuning_space(1)["learning_rate_init"])
-    '0.0001..1'
-    >>> describe_entry([32, 64, 128])
-    '32|64|128'
-    >>> describe_entry(categorical([32, 64, 128], p=[0.1, 0.8, 0.1]))
-    '64 (80%)'
-    >>> describe_entry(layer_sizes([1, 2], loguniform_int(32, 512)))
-    '1|2 x 32..512'
-    """
-    if isinstance(entry, layer_sizes):
-        return f"{describe_entry(entry.n_layers)} x {describe_entry(entry.n_units)}"
-    if isinstance(entry, categorical):
-        if np.allclose(entry.p, entry.p[0]):
-            return describe_entry(entry.values)
-        top = int(np.argmax(entry.p))
-        return f"{_value(entry.values[top])} ({entry.p[top]:.0%})"
-    if hasattr(entry, "rvs"):
-        try:
-            low, high = entry.support()
-            return f"{_value(low)}..{_value(high)}"
-        except (AttributeError, TypeError, ValueError):
-            return repr(entry)
-    return "|".join(_value(value) for value in entry)
-
-
-def _value(value, digits=3):
-    """A value for the output: numbers to ``digits`` significant digits."""
-    if isinstance(value, bool | np.bool_ | str):
-        return str(value)
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.{digits}g}"
-    return str(value)
-
-
 def _short(name):
     return name.removeprefix(PREFIX)
 
 
-def round_summaries(results, spaces):
-    """One summary per round: candidates, best scores, the space sampled.
+def rounds_table(search):
+    """One row per round of a fitted search: its candidates, scores and space.
 
     Parameters
     ----------
-    results : dict
-        ``cv_results_`` of a CoarseToFineSearchCV, or the results so far.
-    spaces : list of dict
-        ``search_spaces_``, one space per round.
+    search : fitted CoarseToFineSearchCV
 
     Returns
     -------
-    summaries : list of dict
-        Keys ``round``, ``candidates``, ``done`` (candidates so far),
-        ``best_round``, ``best_so_far`` (NaN when every fit failed) and
-        ``ranges`` (parameter name without prefix -> description).
+    table : DataFrame
+        Columns ``round``, ``candidates``, ``best (round)``, ``best (so far)``
+        (NaN when every fit failed), then the ``describe()`` of each parameter
+        of the round's space, named without the prefix.
     """
-    rounds = np.asarray(results["round"])
-    scores = np.asarray(results["mean_test_score"], dtype=float)
-    summaries = []
-    for round_ in sorted(set(rounds.tolist())):
-        mine = rounds == round_
-        so_far = rounds <= round_
-        summaries.append(
-            {
-                "round": round_,
-                "candidates": int(mine.sum()),
-                "done": int(so_far.sum()),
-                "best_round": _nanmax(scores[mine]),
-                "best_so_far": _nanmax(scores[so_far]),
-                "ranges": {
-                    _short(name): describe_entry(entry)
-                    for name, entry in spaces[round_].items()
-                },
-            }
-        )
-    return summaries
-
-
-def _nanmax(scores):
-    finite = scores[np.isfinite(scores)]
-    return float(finite.max()) if finite.size else math.nan
-
-
-def _score(score):
-    return "n/a" if math.isnan(score) else f"{score:.4f}"
-
-
-def progress_line(summary, total):
-    """The line printed when a round has been scored."""
-    ranges = ", ".join(f"{name} {text}" for name, text in summary["ranges"].items())
-    return (
-        f"round {summary['round']}: {summary['done']}/{total} candidates done, "
-        f"best CV score so far {_score(summary['best_so_far'])} | {ranges}"
+    results = pd.DataFrame(
+        {
+            "round": search.cv_results_["round"],
+            "score": search.cv_results_["mean_test_score"],
+        }
     )
-
-
-def format_table(header, rows):
-    """Rows of strings as lines of left-aligned columns."""
-    widths = [
-        max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
-    ]
-    return [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-        for row in [header, *rows]
-    ]
-
-
-def rounds_table(summaries):
-    """The lines of the table of rounds."""
-    names = list(summaries[0]["ranges"])
-    header = ["round", "candidates", "best (round)", "best (so far)", *names]
-    rows = [
+    table = results.groupby("round")["score"].agg(
+        **{"candidates": "size", "best (round)": "max"}
+    )
+    table["best (so far)"] = np.fmax.accumulate(table["best (round)"].to_numpy())
+    ranges = pd.DataFrame(
         [
-            summary["round"],
-            summary["candidates"],
-            _score(summary["best_round"]),
-            _score(summary["best_so_far"]),
-            *(summary["ranges"].get(name, "") for name in names),
-        ]
-        for summary in summaries
-    ]
-    return format_table(header, rows)
+            {
+                _short(name): as_distribution(entry).describe()
+                for name, entry in space.items()
+            }
+            for space in search.search_spaces_
+        ],
+        index=table.index,
+    )
+    return pd.concat([table, ranges], axis=1).reset_index()
 
 
-class _ReportingSearch(CoarseToFineSearchCV):
-    """A CoarseToFineSearchCV that calls ``on_round(search, results)`` after each round.
+def _shown(value):
+    """A parameter value for the output: floats to 6 significant digits."""
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return f"{float(value):.6g}"
+    return str(value)
 
-    Each round of the search is one call of ``evaluate_candidates``, which
-    returns the results of all the candidates so far; the scores exist nowhere
-    else before the end of the fit (scikit-learn's callbacks see the rounds,
-    but not their scores).
-    """
 
-    on_round = None
-
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        def evaluate_and_report(*args, **kwargs):
-            results = evaluate_candidates(*args, **kwargs)
-            if self.on_round is not None:
-                self.on_round(self, results)
-            return results
-
-        super()._run_search(evaluate_and_report, callback_ctx=callback_ctx)
+def print_report(search, accuracy, n_test):
+    """Print the table of rounds, the best parameters and the test accuracy."""
+    table = rounds_table(search)
+    print()
+    print(table.to_string(index=False, float_format="{:.4f}".format, na_rep="n/a"))
+    print()
+    best_round = int(search.cv_results_["round"][search.best_index_])
+    print(f"best parameters (CV score {search.best_score_:.4f}, round {best_round}):")
+    best = pd.Series(
+        {_short(name): _shown(value) for name, value in search.best_params_.items()}
+    )
+    print(textwrap.indent(best.to_string(), "  "))
+    print(f"held-out test accuracy: {accuracy:.4f} ({n_test} rows)")
 
 
 # ------------------------------------------------------------------- outputs
@@ -577,30 +477,11 @@ def tune(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=random_state
     )
     splitter = StratifiedKFold(cv)
-    check_folds(y_train, splitter)
-
     pipeline = build_pipeline(X, max_iter=max_iter, random_state=random_state)
     space = tuning_space(priority, prefix=PREFIX)
     kinds = pipeline["preprocess"].transformers
     columns = ", ".join(f"{len(cols)} {name}" for name, _, cols in kinds)
-    print(
-        f"data: {source}, {len(y)} rows, {columns} feature columns, "
-        f"{y.nunique()} classes of {target!r}; {len(y_train)} rows for the search "
-        f"({cv}-fold CV), {len(y_test)} held out"
-    )
-    print(
-        f"search: {rounds} rounds x {n_iter} candidates, priority {priority} "
-        f"({', '.join(_short(name) for name in space)}), at most {max_iter} epochs "
-        "per fit"
-    )
-
-    total = rounds * n_iter
-
-    def report(search, results):
-        summary = round_summaries(results, search.search_spaces_)[-1]
-        print(progress_line(summary, total), flush=True)
-
-    search = _ReportingSearch(
+    search = CoarseToFineSearchCV(
         pipeline,
         space,
         n_iter=n_iter,
@@ -608,32 +489,27 @@ def tune(
         cv=splitter,
         n_jobs=n_jobs,
         random_state=random_state,
+        verbose=1,  # a line per round as it is scored
     )
-    search.on_round = report
     with warnings.catch_warnings():
         # the budget caps the epochs on purpose, and the batch sizes of the
         # space may exceed the rows of a small table (they are then clipped)
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", message=r"batch_size=\d+ is larger than")
+        check_folds(pipeline, X_train, y_train, splitter)
+        print(
+            f"data: {source}, {len(y)} rows, {columns} feature columns, "
+            f"{y.nunique()} classes of {target!r}; {len(y_train)} rows for the "
+            f"search ({cv}-fold CV), {len(y_test)} held out"
+        )
+        print(
+            f"search: {rounds} rounds x {n_iter} candidates, priority {priority} "
+            f"({', '.join(_short(name) for name in space)}), at most {max_iter} "
+            "epochs per fit"
+        )
         search.fit(X_train, y_train)
     accuracy = float(search.score(X_test, y_test))
-
-    print()
-    summaries = round_summaries(search.cv_results_, search.search_spaces_)
-    for line in rounds_table(summaries):
-        print(line)
-    print()
-    best_round = int(search.cv_results_["round"][search.best_index_])
-    print(f"best parameters (CV score {search.best_score_:.4f}, round {best_round}):")
-    for line in format_table(
-        ["  parameter", "value"],
-        [
-            [f"  {_short(name)}", _value(value, digits=6)]
-            for name, value in search.best_params_.items()
-        ],
-    )[1:]:
-        print(line)
-    print(f"held-out test accuracy: {accuracy:.4f} ({len(y_test)} rows)")
+    print_report(search, accuracy, len(y_test))
     if out is not None:
         paths = write_outputs(search, out)
         print(f"wrote to {out}: {', '.join(path.name for path in paths)}")

@@ -1,6 +1,7 @@
 """The command line: ``sknormnet tune`` end to end, its reports, its errors."""
 
 import contextlib
+import copy
 import doctest
 import importlib
 import io
@@ -12,27 +13,15 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import RidgeClassifier
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import sknormnet
+from sknormnet import MLPBatchNormClassifier
 from sknormnet.__main__ import main
-from sknormnet._cli import (
-    _ReportingSearch,
-    describe_entry,
-    round_summaries,
-    rounds_table,
-    write_outputs,
-)
-from sknormnet.distributions import (
-    categorical,
-    layer_sizes,
-    loguniform,
-    loguniform_int,
-    one_minus_loguniform,
-    quantile_window,
-)
+from sknormnet._cli import print_report, rounds_table, write_outputs
+from sknormnet.distributions import as_distribution, loguniform
 from sknormnet.model_selection import CoarseToFineSearchCV
 
 # A budget of a few seconds: 2 rounds of 2 candidates, 2 folds, 5 epochs.
@@ -90,33 +79,48 @@ def test_tune_prints_one_progress_line_per_round(digits_run):
     ]
     for line in lines:
         for name in ("learning_rate_init", "beta_1", "batch_size"):
-            assert f"{name} " in line
-        assert "hidden_layer_sizes 1 x " in line
+            assert f"mlp__{name} " in line
+        assert "mlp__hidden_layer_sizes 1 x " in line
     # round 0 samples the whole space; round 1 a narrower one, inside it
     assert _range(lines[0], "learning_rate_init") == (0.0001, 1.0)
     low, high = _range(lines[1], "learning_rate_init")
     assert 0.0001 <= low < high <= 1.0
     assert high / low < 1e4
-    # the progress comes before the final report
+    # each round's line follows scikit-learn's line about its fits, and the
+    # progress comes before the final report
+    fits = "Fitting 2 folds for each of 2 candidates, totalling 4 fits\n"
+    assert stdout.count(fits) == 2
+    assert stdout.index(fits) < stdout.index(lines[0])
     assert stdout.index(lines[-1]) < stdout.index("best parameters")
+
+
+def _table(stdout):
+    """The header and the rows of the table of rounds, split on whitespace."""
+    lines = stdout.splitlines()
+    header = next(
+        i for i, line in enumerate(lines) if line.split()[:2] == ["round", "candidates"]
+    )
+    rows = []
+    for line in lines[header + 1 :]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return lines[header], rows
 
 
 def test_tune_prints_the_table_of_rounds_and_the_best_parameters(digits_run):
     _, stdout, _, _ = digits_run
-    lines = stdout.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("round  "))
-    assert lines[header].split("  ")[:4] == [
-        "round",
-        "candidates",
-        "best (round)",
-        "best (so far)",
-    ]
-    assert "learning_rate_init" in lines[header]
-    rows = [line.split() for line in lines[header + 1 : header + 3]]
+    header, rows = _table(stdout)
+    assert re.match(
+        r"^ *round +candidates +best \(round\) +best \(so far\) +"
+        r"learning_rate_init +beta_1 +batch_size +hidden_layer_sizes$",
+        header,
+    )
     assert [row[:2] for row in rows] == [["0", "2"], ["1", "2"]]
     best_so_far = [float(row[3]) for row in rows]
     assert best_so_far[1] >= best_so_far[0]
     assert best_so_far[1] == max(float(row[2]) for row in rows)
+    assert rows[0][4] == "0.0001..1"
     best = stdout[stdout.index("best parameters") :]
     for name in ("learning_rate_init", "beta_1", "batch_size", "hidden_layer_sizes"):
         assert re.search(rf"^  {name} +\S", best, re.MULTILINE), best
@@ -248,7 +252,8 @@ DATA_ERRORS = {
     "fold too small for early stopping": (
         _rows("a" * 30 + "b" * 4),
         ["--cv", "2"],
-        "a training fold holds 1 row of class 'b', and early stopping",
+        "--cv 2: the classifier cannot train on a training fold of 12 rows: "
+        "early_stopping needs a stratified validation set",
     ),
 }
 
@@ -383,38 +388,25 @@ def test_bad_input_in_a_subprocess_is_one_line_without_traceback(run_python):
 # ------------------------------------------------------------------ the pieces
 
 
-@pytest.mark.parametrize(
-    "entry, expected",
-    [
-        (loguniform(1e-4, 1.0), "0.0001..1"),
-        (loguniform(3.98107e-4, 0.0251189), "0.000398..0.0251"),
-        (one_minus_loguniform(0.9, 0.999), "0.9..0.999"),
-        (loguniform_int(32, 512), "32..512"),
-        (quantile_window(stats.uniform(0, 10), 0.2, 0.5), "2..5"),
-        ([32, 64, 128], "32|64|128"),
-        (["relu", "tanh"], "relu|tanh"),
-        (categorical([32, 64], p=[0.5, 0.5]), "32|64"),
-        (categorical(["relu", "tanh"], p=[0.2, 0.8]), "tanh (80%)"),
-        (layer_sizes([1], loguniform_int(32, 512)), "1 x 32..512"),
-        (
-            layer_sizes(categorical([1, 2, 3], p=[0.1, 0.7, 0.2]), [64]),
-            "2 (70%) x 64",
-        ),
-    ],
-)
-def test_describe_entry(entry, expected):
-    assert describe_entry(entry) == expected
-
-
-def test_describe_entry_falls_back_to_the_repr_without_a_support():
-    class Sampler:
-        def rvs(self, size=None, random_state=None):
-            return 1.0
-
-        def __repr__(self):
-            return "Sampler()"
-
-    assert describe_entry(Sampler()) == "Sampler()"
+def test_a_fold_too_small_for_early_stopping_reports_the_classifier_error(tmp_path):
+    labels = "a" * 30 + "b" * 4
+    path = _write(tmp_path / "data.csv", _rows(labels))
+    args = ["tune", "--csv", str(path), "--target", "y", *TINY[:4], "--cv", "2"]
+    status, stdout, stderr = _run(args)
+    assert status == 1
+    assert "Traceback" not in stderr and stderr.count("\n") == 1
+    # the classifier's own error on the first training fold of the search
+    y = pd.Series(list(labels))
+    y_train = train_test_split(y, test_size=0.25, stratify=y, random_state=0)[0]
+    train, _ = next(StratifiedKFold(2).split(np.zeros(len(y_train)), y_train))
+    with pytest.raises(ValueError) as error:
+        MLPBatchNormClassifier(early_stopping=True).fit(
+            np.zeros((len(train), 1)), y_train.iloc[train]
+        )
+    assert "early_stopping" in str(error.value)
+    assert str(error.value).rstrip(".") in stderr
+    assert stderr.rstrip().endswith("; with sknormnet tune, give more rows")
+    assert "search:" not in stdout
 
 
 # A search of three rounds of three candidates on iris, a few seconds at most.
@@ -427,50 +419,61 @@ SMALL_SEARCH = {
 }
 
 
-def _small_search(**kwargs):
+@pytest.fixture(scope="module")
+def small_search():
     X, y = load_iris(return_X_y=True)
-    return _ReportingSearch(RidgeClassifier(), **SMALL_SEARCH, **kwargs), X, y
+    return CoarseToFineSearchCV(RidgeClassifier(), **SMALL_SEARCH).fit(X, y)
 
 
-def test_reporting_search_reports_each_round_as_it_is_scored():
-    search, X, y = _small_search()
-    calls = []
-    search.on_round = lambda s, results: calls.append(
-        (len(results["params"]), len(s.search_spaces_), list(results["round"]))
-    )
-    search.fit(X, y)
-    assert [(n, rounds) for n, rounds, _ in calls] == [(3, 1), (6, 2), (9, 3)]
-    assert calls[-1][2] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    plain = CoarseToFineSearchCV(RidgeClassifier(), **SMALL_SEARCH).fit(X, y)
-    assert search.best_params_ == plain.best_params_
-
-
-def test_round_summaries_and_table():
-    search, X, y = _small_search()
-    search.fit(X, y)
-    summaries = round_summaries(search.cv_results_, search.search_spaces_)
-    scores = search.cv_results_["mean_test_score"]
-    assert [s["done"] for s in summaries] == [3, 6, 9]
-    assert [s["best_round"] for s in summaries] == [
+def test_rounds_table(small_search):
+    table = rounds_table(small_search)
+    assert list(table.columns) == [
+        "round",
+        "candidates",
+        "best (round)",
+        "best (so far)",
+        "alpha",
+    ]
+    scores = small_search.cv_results_["mean_test_score"]
+    assert table["round"].tolist() == [0, 1, 2]
+    assert table["candidates"].tolist() == [3, 3, 3]
+    assert table["best (round)"].tolist() == [
         scores[3 * r : 3 * r + 3].max() for r in range(3)
     ]
-    assert summaries[-1]["best_so_far"] == search.best_score_
-    assert summaries[0]["ranges"] == {"alpha": "0.001..1e+03"}
-    lines = rounds_table(summaries)
-    assert len(lines) == 4
-    assert lines[0].split()[-1] == "alpha"
-    # aligned: every column starts at the same offset on every line
-    start = lines[0].index("alpha")
-    assert all(line[start - 2 : start] == "  " for line in lines)
+    assert table["best (so far)"].tolist() == [
+        scores[: 3 * r + 3].max() for r in range(3)
+    ]
+    assert table["best (so far)"].iloc[-1] == small_search.best_score_
+    assert table["alpha"].tolist() == [
+        as_distribution(space["alpha"]).describe()
+        for space in small_search.search_spaces_
+    ]
+    assert table["alpha"].iloc[0] == "0.001..1e+03"
 
 
-def test_write_outputs_without_matplotlib(tmp_path, monkeypatch):
-    search, X, y = _small_search()
-    search.fit(X, y)
+def test_rounds_table_shows_rounds_where_every_fit_failed(small_search):
+    search = copy.copy(small_search)
+    search.cv_results_ = dict(small_search.cv_results_)
+    scores = np.array(search.cv_results_["mean_test_score"], dtype=float)
+    scores[3:6] = np.nan
+    search.cv_results_["mean_test_score"] = scores
+    table = rounds_table(search)
+    assert np.isnan(table["best (round)"].iloc[1])
+    assert table["best (so far)"].iloc[1] == scores[:3].max()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_report(search, 0.5, 10)
+    lines = out.getvalue().splitlines()
+    assert lines[1].split()[:2] == ["round", "candidates"]
+    assert lines[3].split()[:4] == ["1", "3", "n/a", f"{scores[:3].max():.4f}"]
+    assert lines[-1] == "held-out test accuracy: 0.5000 (10 rows)"
+
+
+def test_write_outputs_without_matplotlib(small_search, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        paths = write_outputs(search, tmp_path)
+        paths = write_outputs(small_search, tmp_path)
     assert [p.name for p in paths] == ["cv_results.csv", "model.joblib"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cv_results.csv",
