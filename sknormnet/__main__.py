@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from sknormnet import __version__
-from sknormnet._cli import DataError, tune
+from sknormnet._cli import DataError, SearchInterrupted, tune
 
 _TUNE_DESCRIPTION = """\
 Tune a pipeline (numeric columns standardized, the others one-hot encoded, then
@@ -175,7 +175,8 @@ def main(argv=None):
     -------
     status : int
         0 on success, 1 for a problem with the data or the paths (one line on
-        stderr), 2 for a usage error.
+        stderr), 2 for a usage error, 130 when Ctrl-C stopped it (one line on
+        stderr, after the report of the rounds that finished, if any).
 
     Examples
     --------
@@ -211,6 +212,9 @@ def main(argv=None):
     except DataError as exc:
         print(f"sknormnet: error: {exc}", file=sys.stderr)
         return 1
+    except SearchInterrupted as exc:
+        print(f"sknormnet: interrupted: {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("sknormnet: interrupted", file=sys.stderr)
         return 130

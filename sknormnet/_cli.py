@@ -41,6 +41,11 @@ class DataError(ValueError):
     """A problem with the user's data or paths, reported as one line."""
 
 
+class SearchInterrupted(Exception):
+    """Ctrl-C stopped the search after some rounds, whose results were
+    reported (and saved); the message says what was kept."""
+
+
 # ------------------------------------------------------------------ the data
 
 
@@ -496,6 +501,8 @@ def tune(
         # space may exceed the rows of a small table (they are then clipped)
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", message=r"batch_size=\d+ is larger than")
+        # said in the command's last line instead
+        warnings.filterwarnings("ignore", message="Ctrl-C stopped the search")
         check_folds(pipeline, X_train, y_train, splitter)
         print(
             f"data: {source}, {len(y)} rows, {columns} feature columns, "
@@ -513,4 +520,11 @@ def tune(
     if out is not None:
         paths = write_outputs(search, out)
         print(f"wrote to {out}: {', '.join(path.name for path in paths)}")
+    if search.interrupted_:
+        kept = len(search.cv_results_["params"])
+        saved = f", saved to {out}" if out is not None else ""
+        raise SearchInterrupted(
+            f"the search stopped after {search.n_rounds_} of {rounds} rounds; "
+            f"the report covers their {kept} candidates{saved}"
+        )
     return search, accuracy

@@ -165,16 +165,22 @@ class _NoCallbacks:
 class _InterruptRequest:
     """Turns Ctrl-C during training into a request honoured between batches.
 
-    A first Ctrl-C sets ``requested``; a second one raises KeyboardInterrupt at
-    once. This graceful stop applies only where Python's own SIGINT handler is
-    in place, in the main thread: an application (a search, the command line)
-    that handles Ctrl-C itself gets its KeyboardInterrupt as usual, and a fit
-    it interrupts is never passed off as finished.
+    A first Ctrl-C sets ``requested``; training looks at it after each batch,
+    and a second Ctrl-C raises KeyboardInterrupt at once. Where Python's own
+    SIGINT handler was in place, the request stops training gracefully: the
+    model stays fitted and usable. Where an application handles Ctrl-C itself
+    (a search, the command line), the request raises KeyboardInterrupt at the
+    end of the batch instead, so that a fit cut short is never passed off as
+    finished. Either way the interrupt lands between batches, never inside a
+    compiled kernel, which would turn it into a SystemError. Signal handlers
+    can only be set from the main thread; elsewhere a KeyboardInterrupt is
+    left to propagate as usual.
     """
 
     def __init__(self):
         self.requested = False
         self.graceful = False
+        self._installed = False
         self._previous_handler = None
 
     def _handle(self, signum, frame):
@@ -182,18 +188,27 @@ class _InterruptRequest:
             raise KeyboardInterrupt
         self.requested = True
 
+    def stop_here(self):
+        """Whether to stop after this batch; raises KeyboardInterrupt where
+        the application handles Ctrl-C."""
+        if self.requested and not self.graceful:
+            raise KeyboardInterrupt
+        return self.requested
+
     def __enter__(self):
-        self.graceful = (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        )
-        if self.graceful:
+        if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+            self.graceful = self._previous_handler is signal.default_int_handler
         return self
 
     def __exit__(self, *exc_info):
-        if self.graceful:
-            signal.signal(signal.SIGINT, self._previous_handler)
+        if self._installed:
+            # None means the previous handler was not set from Python.
+            previous = self._previous_handler
+            signal.signal(
+                signal.SIGINT, signal.SIG_DFL if previous is None else previous
+            )
         return False
 
 
@@ -694,7 +709,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         with _InterruptRequest() as interrupt:
             try:
                 for _ in range(n_epochs):
-                    if interrupt.requested:
+                    if interrupt.stop_here():
                         interrupted = True
                         break
                     epoch_context = fit_context.subcontext(task_name="epoch")
@@ -1075,7 +1090,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 epoch_loss += loss * batch_weight
                 epoch_weight += batch_weight
                 self.t_ += rows.size
-                if interrupt.requested:
+                if interrupt.stop_here():
                     break
         # The last update of the epoch has not been through a loss yet.
         if not np.isfinite(network.params).all():

@@ -35,8 +35,12 @@ start them with one thread per core (``--nthreads 1``) and as many processes
 as cores.
 """
 
+import contextlib
 import math
 import numbers
+import signal
+import threading
+import warnings
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -221,8 +225,13 @@ class CoarseToFineSearchCV(BaseSearchCV):
         (:class:`~sknormnet.distributions.categorical`).
 
     n_rounds_ : int
-        Number of rounds run (fewer than ``n_rounds`` if a callback stopped the
-        search).
+        Number of rounds run (fewer than ``n_rounds`` if a callback or Ctrl-C
+        stopped the search).
+
+    interrupted_ : bool
+        Whether Ctrl-C stopped the search. Its rounds that had finished are in
+        ``cv_results_`` and the best of them is refitted; the round that was
+        running is dropped whole, so no cut-short fit is ever scored.
 
     n_candidates_ : list of int
         Number of candidates of each round.
@@ -490,43 +499,115 @@ class CoarseToFineSearchCV(BaseSearchCV):
 
         self.search_spaces_ = []
         self.n_candidates_ = []
+        self.interrupted_ = False
         origins = []
         results = None
-        for round_ in range(self.n_rounds):
-            if round_ > 0:
-                metric = self._check_ranking_metric(results)
-                spaces, chooser = self._narrow_spaces(
-                    spaces, chooser, results, origins, metric
+        with _CtrlCStopsTheSearch() as ctrl_c:
+            for round_ in range(self.n_rounds):
+                if round_ > 0:
+                    metric = self._check_ranking_metric(results)
+                    spaces, chooser = self._narrow_spaces(
+                        spaces, chooser, results, origins, metric
+                    )
+                candidates, round_origins = _sample(
+                    spaces, chooser, n_iter[round_], rng
                 )
-            self.search_spaces_.append(dict(spaces[0]) if single else list(spaces))
-            candidates, round_origins = _sample(spaces, chooser, n_iter[round_], rng)
-            origins.extend(round_origins)
-            self.n_candidates_.append(len(candidates))
-
-            extra = {}
-            if callback_ctx is not None:
-                round_ctx = search_ctx.subcontext(
-                    task_name="coarse-to-fine-round",
-                    max_subtasks=len(candidates) * self.n_splits_,
-                    sequential_subtasks=False,
-                ).call_on_fit_task_begin(estimator=self)
-                extra["callback_ctx"] = round_ctx
-            results = evaluate_candidates(
-                candidates,
-                cv,
-                more_results={"round": [round_] * len(candidates)},
-                **extra,
-            )
-            if self.verbose > 0:
-                self._print_round(round_, results, sum(n_iter), spaces)
-            if callback_ctx is not None and round_ctx.call_on_fit_task_end(
-                estimator=self
-            ):
-                break
+                extra = {}
+                if callback_ctx is not None:
+                    round_ctx = search_ctx.subcontext(
+                        task_name="coarse-to-fine-round",
+                        max_subtasks=len(candidates) * self.n_splits_,
+                        sequential_subtasks=False,
+                    ).call_on_fit_task_begin(estimator=self)
+                    extra["callback_ctx"] = round_ctx
+                try:
+                    with ctrl_c.evaluating():
+                        results = evaluate_candidates(
+                            candidates,
+                            cv,
+                            more_results={"round": [round_] * len(candidates)},
+                            **extra,
+                        )
+                except KeyboardInterrupt:
+                    if results is None:
+                        raise  # no round finished: nothing to keep
+                    self._warn_interrupted(round_, len(origins))
+                    break
+                self.search_spaces_.append(dict(spaces[0]) if single else list(spaces))
+                self.n_candidates_.append(len(candidates))
+                origins.extend(round_origins)
+                if self.verbose > 0:
+                    self._print_round(round_, results, sum(n_iter), spaces)
+                if callback_ctx is not None and round_ctx.call_on_fit_task_end(
+                    estimator=self
+                ):
+                    break
+                if ctrl_c.requested and round_ + 1 < self.n_rounds:
+                    self._warn_interrupted(round_ + 1, len(origins))
+                    break
         self.n_rounds_ = len(self.search_spaces_)
 
         if callback_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
+
+    def _warn_interrupted(self, round_, n_finished):
+        self.interrupted_ = True
+        warnings.warn(
+            f"Ctrl-C stopped the search in round {round_ + 1} of {self.n_rounds}; "
+            f"cv_results_ holds the {n_finished} candidates of the {round_} "
+            "rounds that finished, and the best of them is refitted.",
+            UserWarning,
+        )
+
+
+class _CtrlCStopsTheSearch:
+    """Ctrl-C stops the search: at once while candidates are evaluated,
+    between rounds otherwise.
+
+    While candidates are evaluated the handler raises KeyboardInterrupt,
+    which ends the round's fits (joblib stops its workers) and drops the
+    round. Elsewhere it only records the request, which the search honours
+    once the round's bookkeeping is done, so that the rounds that finished
+    are kept whole. Estimators that handle Ctrl-C themselves see a handler
+    other than Python's and raise KeyboardInterrupt rather than finish early,
+    as MLPBatchNormClassifier does: a cut-short fit is never scored. Only in
+    the main thread, and only where Python's own handler is in place: an
+    application's own handler is left alone.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._evaluating = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        if self._evaluating:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Mark the evaluation of a round's candidates."""
+        if self.requested:
+            raise KeyboardInterrupt
+        self._evaluating = True
+        try:
+            yield
+        finally:
+            self._evaluating = False
 
 
 # the parameter holding each solver's momentum term (its first-moment average)

@@ -7,6 +7,8 @@ import importlib
 import io
 import os
 import re
+import signal
+import subprocess
 import sys
 
 import joblib
@@ -506,3 +508,45 @@ def test_the_readme_main_job_is_the_tune_command_of_the_console_script():
     assert entry, "no sknormnet console script in pyproject.toml"
     module, function = entry.groups()
     assert getattr(importlib.import_module(module), function) is main
+
+
+# ---------------------------------------------------------------------- Ctrl-C
+
+
+def _tune_until_the_first_round(tmp_path, out):
+    """Run ``sknormnet tune`` in a subprocess, press Ctrl-C as soon as the
+    first round's line appears, and return the exit status, stdout, stderr."""
+    environment = dict(os.environ, MPLBACKEND="Agg")
+    environment.pop("SCIPY_ARRAY_API", None)
+    budget = ["--rounds", "3", "--n-iter", "4", "--cv", "2", "--max-iter", "60"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sknormnet", "tune", *budget, "--out", str(out)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if ROUND_LINE.match(line):
+            process.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, "".join(lines) + stdout, stderr
+
+
+def test_ctrl_c_stops_tune_reports_saves_the_finished_rounds_and_exits_130(
+    tmp_path,
+):
+    out = tmp_path / "results"
+    status, stdout, stderr = _tune_until_the_first_round(tmp_path, out)
+    assert status == 130
+    assert stderr.startswith("sknormnet: interrupted: the search stopped after 1 ")
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert len(ROUND_LINE.findall(stdout)) == 1
+    assert ACCURACY.search(stdout)
+    results = pd.read_csv(out / "cv_results.csv")
+    assert (results["round"] == 0).all() and len(results) == 4
+    assert np.isfinite(results["mean_test_score"]).all()

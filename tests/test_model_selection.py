@@ -1,6 +1,9 @@
 import itertools
 import os
 import re
+import signal
+import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import (
     KFold,
@@ -21,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
+from sknormnet import MLPBatchNormClassifier
 from sknormnet.distributions import (
     as_distribution,
     categorical,
@@ -565,8 +569,6 @@ def test_tuning_space_by_priority():
 @pytest.mark.parametrize("priority", [1, 2, 3])
 @pytest.mark.parametrize("solver", ["sgd", "momentum", "rmsprop", "adam"])
 def test_tuning_space_draws_valid_classifier_parameters(priority, solver):
-    from sknormnet import MLPBatchNormClassifier
-
     pipe = Pipeline([("mlp", MLPBatchNormClassifier(solver=solver))])
     for params in ParameterSampler(
         tuning_space(priority, solver=solver, prefix="mlp__"), 20, random_state=0
@@ -576,8 +578,6 @@ def test_tuning_space_draws_valid_classifier_parameters(priority, solver):
 
 
 def test_tuning_space_tunes_the_classifier(classification):
-    from sknormnet import MLPBatchNormClassifier
-
     X, y = classification
     search = CoarseToFineSearchCV(
         MLPBatchNormClassifier(max_iter=3, random_state=0),
@@ -786,3 +786,79 @@ def test_verbose_names_the_ranking_metric_and_each_space(capsys):
     assert len(lines) == 2
     assert "best CV high so far" in lines[0]
     assert lines[0].endswith("| lr 1e-06..1; shift 0..10")
+
+
+# ------------------------------------------------------------------ Ctrl-C
+
+
+class _CtrlCInRound:
+    """A log-uniform learning rate that presses Ctrl-C shortly after the
+    search starts sampling round ``round_``, while that round's fits run."""
+
+    def __init__(self, round_, n_iter, delay=0.3):
+        self.dist = loguniform(1e-3, 1e-1)
+        self.first_draw_of_round = round_ * n_iter + 1
+        self.delay = delay
+        self.n_draws = 0
+
+    def rvs(self, size=None, random_state=None):
+        self.n_draws += 1
+        if self.n_draws == self.first_draw_of_round:
+            threading.Timer(self.delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return self.dist.rvs(size=size, random_state=random_state)
+
+    def narrow(self, values):
+        return self
+
+
+def _interrupted_search(round_, n_jobs):
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    n_iter = 6
+    search = CoarseToFineSearchCV(
+        # fits long enough (about 0.1 s) for the Ctrl-C to come amid a round
+        MLPBatchNormClassifier(
+            (16,), batch_size=8, max_iter=60, tol=0.0, random_state=0
+        ),
+        {"learning_rate_init": _CtrlCInRound(round_, n_iter)},
+        n_iter=n_iter,
+        n_rounds=3,
+        cv=3,
+        n_jobs=n_jobs,
+        random_state=0,
+    )
+    return search, X, y, n_iter
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_ctrl_c_stops_the_search_and_keeps_the_finished_rounds(n_jobs):
+    search, X, y, n_iter = _interrupted_search(round_=1, n_jobs=n_jobs)
+    handler = signal.getsignal(signal.SIGINT)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    messages = [str(warning.message) for warning in record]
+    assert any("Ctrl-C stopped the search in round 2" in m for m in messages)
+    # no fit was cut short and returned as if finished, nor failed
+    assert not any("training interrupted" in m for m in messages)
+    assert not any("fits failed" in m for m in messages)
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert search.interrupted_
+    assert search.n_rounds_ == 1 and search.n_candidates_ == [n_iter]
+    # only the first round's rows, every one from a fit that finished
+    assert_array_equal(search.cv_results_["round"], [0] * n_iter)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_ctrl_c_in_the_first_round_is_a_clean_keyboard_interrupt(n_jobs):
+    search, X, y, _ = _interrupted_search(round_=0, n_jobs=n_jobs)
+    handler = signal.getsignal(signal.SIGINT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(KeyboardInterrupt):
+            search.fit(X, y)
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert not hasattr(search, "cv_results_")
