@@ -1201,6 +1201,45 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         )
         return X.tocsr() if sparse.issparse(X) else X
 
+    def folded_weights(self, dtype=None):
+        """The weights and bias of every layer, batch normalization folded in.
+
+        At prediction time a hidden layer with batch normalization computes
+        ``gamma * (a @ W - running_mean) / sqrt(running_var + epsilon) +
+        beta``, which is ``a @ (W * scale) + (beta - running_mean * scale)``
+        with ``scale = gamma / sqrt(running_var + epsilon)``. So the network
+        is a plain MLP: ``a = activation(a @ W + b)`` per hidden layer, then
+        ``softmax(a @ W + b)``. This is what the model computes in
+        ``predict_proba``, and what an export to another runtime needs.
+
+        Parameters
+        ----------
+        dtype : dtype, default=None
+            Of the arrays returned; the model's own when None.
+
+        Returns
+        -------
+        layers : list of (ndarray, ndarray)
+            ``(weights, bias)`` of each layer, input to output, of shapes
+            ``(fan_in, fan_out)`` and ``(fan_out,)``; new arrays.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sknormnet import MLPBatchNormClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+        >>> model = MLPBatchNormClassifier((5,), tol=1.0, n_iter_no_change=1).fit(X, y)
+        >>> [(w.shape, b.shape) for w, b in model.folded_weights()]
+        [((3, 5), (5,)), ((5, 2), (2,))]
+        """
+        check_is_fitted(self)
+        dtype = self.coefs_[0].dtype if dtype is None else np.dtype(dtype)
+        return [
+            (np.array(weights, dtype=dtype), np.array(bias, dtype=dtype))
+            for weights, bias in self._network.folded_params(dtype)
+        ]
+
     def predict(self, X):
         """Predict the class of each row.
 

@@ -800,3 +800,34 @@ def test_nan_is_refused_as_a_class(small_multiclass):
     X, y = small_multiclass
     with pytest.raises(ValueError, match="classes contains missing labels"):
         MLPBatchNormClassifier((4,)).partial_fit(X, y, classes=[0, 1, 2, np.nan])
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_folded_weights_give_the_models_probabilities(
+    batch_norm, dtype, small_multiclass
+):
+    X, y = small_multiclass
+    model = _quiet_fit(
+        MLPBatchNormClassifier(
+            (7, 5), activation="tanh", batch_norm=batch_norm, max_iter=4, random_state=0
+        ),
+        X,
+        y,
+    )
+    layers = model.folded_weights(dtype)
+    assert all(w.dtype == dtype and b.dtype == dtype for w, b in layers)
+    activations = X.astype(dtype)
+    for weights, bias in layers[:-1]:
+        activations = np.tanh(activations @ weights + bias)
+    logits = activations @ layers[-1][0] + layers[-1][1]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(
+        scipy_softmax(logits, axis=1),
+        model.predict_proba(X.astype(dtype)),
+        rtol=tolerance,
+        atol=tolerance,
+    )
+    # copies: changing them leaves the model alone
+    layers[0][0][...] = 0
+    assert np.any(model.coefs_[0] != 0)
