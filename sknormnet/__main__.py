@@ -26,14 +26,20 @@ _TUNE_EPILOG = """\
 examples:
   sknormnet tune
   sknormnet tune --rounds 4 --n-iter 12 --priority 3 --n-jobs -1 --out results
-  sknormnet tune --csv customers.csv --target outcome --out results"""
+  sknormnet tune --csv customers.csv --target outcome --out results
+  sknormnet tune --out results --onnx"""
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the line breaks of descriptions and epilogs; shows the set defaults."""
+    """Keeps the line breaks of descriptions and epilogs; shows the set defaults
+    of the options that take a value."""
 
     def _get_help_string(self, action):
-        if action.default in (None, argparse.SUPPRESS) or action.help is None:
+        if (
+            action.default in (None, argparse.SUPPRESS)
+            or action.help is None
+            or action.nargs == 0  # a flag, such as --joblib
+        ):
             return action.help
         return f"{action.help} (default: %(default)s)"
 
@@ -157,8 +163,20 @@ def _build_parser():
     output.add_argument(
         "--out",
         metavar="DIR",
-        help="write cv_results.csv, model.joblib and, with matplotlib, search.png "
+        help="write cv_results.csv, model.skops and, with matplotlib, search.png "
         "and learning_curve.png to this directory (created if missing)",
+    )
+    output.add_argument(
+        "--joblib",
+        action="store_true",
+        help="with --out, also save the model as model.joblib, a pickle: loading "
+        "it runs code, so share model.skops instead",
+    )
+    output.add_argument(
+        "--onnx",
+        action="store_true",
+        help="with --out, also export the model to model.onnx, for onnxruntime; "
+        'tables of numeric columns only, needs pip install "sknormnet[onnx]"',
     )
     return parser, tune_parser
 
@@ -194,6 +212,10 @@ def main(argv=None):
             )
         if args.csv is not None and args.target is None:
             tune_parser.error("--csv needs --target COLUMN, the column to predict")
+        if args.joblib and args.out is None:
+            tune_parser.error("--joblib needs --out DIR, where to write model.joblib")
+        if args.onnx and args.out is None:
+            tune_parser.error("--onnx needs --out DIR, where to write model.onnx")
     except SystemExit as exc:  # --help, --version, or a usage error
         return exc.code
     try:
@@ -208,6 +230,8 @@ def main(argv=None):
             random_state=args.random_state,
             max_iter=args.max_iter,
             out=args.out,
+            save_joblib=args.joblib,
+            save_onnx=args.onnx,
         )
     except DataError as exc:
         print(f"sknormnet: error: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ from sklearn.utils.multiclass import type_of_target
 from sknormnet import MLPBatchNormClassifier
 from sknormnet.distributions import as_distribution
 from sknormnet.model_selection import CoarseToFineSearchCV, tuning_space
+from sknormnet.preprocessing import as_text
 
 # The share of the rows held out to measure the tuned model.
 TEST_SIZE = 0.25
@@ -38,7 +39,7 @@ VALIDATION_FRACTION = 0.1
 
 
 class DataError(ValueError):
-    """A problem with the user's data or paths, reported as one line."""
+    """A problem with the user's data, paths or set-up, reported as one line."""
 
 
 class SearchInterrupted(Exception):
@@ -222,14 +223,15 @@ def check_folds(pipeline, X_train, y_train, cv):
 # ------------------------------------------------------------- the pipeline
 
 
-def _as_text(X):
-    """Categorical columns as strings, missing values kept as NaN.
-
-    One-hot encoding needs the values of a column to be all strings or all
-    numbers; a CSV column of booleans with gaps is neither.
-    """
-    X = pd.DataFrame(X)
-    return X.apply(lambda column: column.map(str, na_action="ignore").astype(object))
+def _split_columns(X):
+    """The numeric columns of ``X`` and the others (booleans are not numbers)."""
+    numeric = [
+        column
+        for column in X.columns
+        if pd.api.types.is_numeric_dtype(X[column])
+        and not pd.api.types.is_bool_dtype(X[column])
+    ]
+    return numeric, [column for column in X.columns if column not in numeric]
 
 
 def build_pipeline(X, *, max_iter=30, random_state=None):
@@ -260,13 +262,7 @@ def build_pipeline(X, *, max_iter=30, random_state=None):
     >>> [name for name, _, _ in pipeline["preprocess"].transformers]
     ['numeric', 'categorical']
     """
-    numeric = [
-        column
-        for column in X.columns
-        if pd.api.types.is_numeric_dtype(X[column])
-        and not pd.api.types.is_bool_dtype(X[column])
-    ]
-    others = [column for column in X.columns if column not in numeric]
+    numeric, others = _split_columns(X)
     transformers = []
     if numeric:
         numeric_steps = make_pipeline(
@@ -275,7 +271,7 @@ def build_pipeline(X, *, max_iter=30, random_state=None):
         transformers.append(("numeric", numeric_steps, numeric))
     if others:
         categorical_steps = make_pipeline(
-            FunctionTransformer(_as_text, feature_names_out="one-to-one"),
+            FunctionTransformer(as_text, feature_names_out="one-to-one"),
             SimpleImputer(strategy="constant", fill_value="missing"),
             OneHotEncoder(handle_unknown="ignore"),
         )
@@ -372,8 +368,65 @@ def prepare_out(out):
     return out
 
 
-def write_outputs(search, out):
+def check_onnx_export(X):
+    """Check, before the search, that the pipeline of ``X`` can be exported.
+
+    The export needs skl2onnx (the ``onnx`` extra) and numeric columns only:
+    skl2onnx has no converter for the step that turns the other columns to
+    text (:func:`~sknormnet.preprocessing.as_text`).
+    """
+    try:
+        import sknormnet.onnx  # noqa: F401
+    except ImportError as exc:
+        missing = getattr(exc.__cause__, "name", None) or "skl2onnx"
+        raise DataError(
+            f'--onnx needs skl2onnx ({missing} is missing); pip install "sknormnet[onnx]"'
+        ) from None
+    _, others = _split_columns(X)
+    if others:
+        shown = ", ".join(repr(str(column)[:30]) for column in others[:5])
+        more = f", ... ({len(others)} in all)" if len(others) > 5 else ""
+        raise DataError(
+            "--onnx exports pipelines of numeric columns only; not numeric: "
+            f"{shown}{more}. Encode these columns as numbers in the CSV file, or "
+            "leave out --onnx"
+        )
+
+
+def to_onnx(pipeline):
+    """The ONNX graph of a fitted pipeline of numeric columns.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        Fitted on a DataFrame whose columns are all numeric (see
+        :func:`check_onnx_export`).
+
+    Returns
+    -------
+    graph : onnx.ModelProto
+        One float32 input of shape ``(n_rows, 1)`` per column, in the order of
+        the columns, named after them (with skl2onnx's spelling: ``_`` for
+        what an ONNX name cannot hold); outputs ``label`` and
+        ``probabilities`` (float32, columns in the order of the classes).
+    """
+    import skl2onnx
+
+    import sknormnet.onnx  # noqa: F401  (registers the classifier's converter)
+
+    columns = pipeline.feature_names_in_
+    example = pd.DataFrame(np.zeros((1, len(columns)), np.float32), columns=columns)
+    options = {MLPBatchNormClassifier: {"zipmap": False}}
+    return skl2onnx.to_onnx(pipeline, example, options=options)
+
+
+def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
     """Save the results, the best model and, with matplotlib, two plots.
+
+    The model goes to ``model.skops`` (:func:`skops.io.dump`), which loads
+    without running code; ``save_joblib`` adds ``model.joblib``, a pickle,
+    with a warning that loading it runs code, and ``save_onnx`` adds
+    ``model.onnx``.
 
     Parameters
     ----------
@@ -381,15 +434,33 @@ def write_outputs(search, out):
         Refitted (``refit=True``).
     out : Path
         An existing directory.
+    save_joblib : bool, default=False
+        Whether to write ``model.joblib`` too.
+    save_onnx : bool, default=False
+        Whether to write ``model.onnx`` too (see :func:`to_onnx`).
 
     Returns
     -------
     paths : list of Path
         The files written.
     """
-    paths = [out / "cv_results.csv", out / "model.joblib"]
+    # skops.io takes seconds to import (it lists the types it trusts): only
+    # when a model is saved.
+    import skops.io
+
+    paths = [out / "cv_results.csv", out / "model.skops"]
     pd.DataFrame(search.cv_results_).to_csv(paths[0], index=False)
-    joblib.dump(search.best_estimator_, paths[1])
+    skops.io.dump(search.best_estimator_, paths[1])
+    if save_joblib:
+        paths.append(out / "model.joblib")
+        joblib.dump(search.best_estimator_, paths[-1])
+        print(
+            "warning: model.joblib is a pickle, and loading a pickle runs code: "
+            "load it only from a source you trust (model.skops loads safely)"
+        )
+    if save_onnx:
+        paths.append(out / "model.onnx")
+        paths[-1].write_bytes(to_onnx(search.best_estimator_).SerializeToString())
     try:
         import matplotlib
     except ImportError:
@@ -449,6 +520,8 @@ def tune(
     random_state=0,
     max_iter=30,
     out=None,
+    save_joblib=False,
+    save_onnx=False,
 ):
     """Tune the pipeline on a table, print the rounds and the test accuracy.
 
@@ -466,6 +539,12 @@ def tune(
         Seeds the held-out split, the candidates and the networks.
     out : str or Path or None, default=None
         The directory receiving the results, the model and the plots.
+    save_joblib : bool, default=False
+        Whether to save the model as ``model.joblib`` too, next to
+        ``model.skops``; needs ``out``.
+    save_onnx : bool, default=False
+        Whether to export the model to ``model.onnx`` too; needs ``out``,
+        skl2onnx and numeric columns only (checked before the search).
 
     Returns
     -------
@@ -476,6 +555,8 @@ def tune(
     """
     out = prepare_out(out) if out is not None else None
     X, y, source = load_data(csv, target)
+    if save_onnx:
+        check_onnx_export(X)
     target = y.name if target is None else target
     check_classes(y, target)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -518,7 +599,7 @@ def tune(
     accuracy = float(search.score(X_test, y_test))
     print_report(search, accuracy, len(y_test))
     if out is not None:
-        paths = write_outputs(search, out)
+        paths = write_outputs(search, out, save_joblib=save_joblib, save_onnx=save_onnx)
         print(f"wrote to {out}: {', '.join(path.name for path in paths)}")
     if search.interrupted_:
         kept = len(search.cv_results_["params"])

@@ -1,5 +1,7 @@
 """The batch-normalized softmax multilayer perceptron classifier."""
 
+from __future__ import annotations
+
 import contextlib
 import copy
 import math
@@ -8,12 +10,14 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
@@ -34,6 +38,23 @@ from ._activations import log_softmax, softmax
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._schedules import SCHEDULES
+from .exceptions import InconsistentVersionWarning
+
+if TYPE_CHECKING:
+    from typing import Self, TypeVar
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    _Method = TypeVar("_Method", bound=Callable[..., Any])
+
+    # scikit-learn's decorator has no type hints: this keeps the signatures
+    # of the methods it wraps visible to type checkers.
+    def _fit_context(
+        *, prefer_skip_nested_validation: bool
+    ) -> Callable[[_Method], _Method]: ...
+
+else:
+    from sklearn.base import _fit_context
 
 try:
     from sklearn.callback import CallbackSupportMixin
@@ -219,6 +240,35 @@ def _batch_slices(n_samples, batch_size, min_batch_size):
     if len(slices) > 1 and slices[-1].stop - slices[-1].start < min_batch_size:
         slices[-2:] = [slice(slices[-2].start, slices[-1].stop)]
     return slices
+
+
+def _optimizer_state(optimizer):
+    """An optimizer as builtins and arrays: the name of its solver and its
+    other attributes than the hyperparameters (its ``moments``, a list of
+    lists of arrays or None, and Adam's step count ``t``).
+
+    The hyperparameters are left out: they are the estimator's parameters.
+    """
+    solver = next(name for name, cls in OPTIMIZERS.items() if type(optimizer) is cls)
+    state = {
+        name: value
+        for name, value in vars(optimizer).items()
+        if name not in optimizer.hyperparameters
+    }
+    return {"solver": solver, **state}
+
+
+def _optimizer_from_state(state, estimator):
+    """The optimizer that :func:`_optimizer_state` turned into ``state``, with
+    the hyperparameters of ``estimator``'s parameters, which
+    ``_sync_optimizer`` hands it again before every fit."""
+    state = dict(state)
+    optimizer_class = OPTIMIZERS[state.pop("solver")]
+    optimizer = optimizer_class(
+        **{name: getattr(estimator, name) for name in optimizer_class.hyperparameters}
+    )
+    vars(optimizer).update(state)
+    return optimizer
 
 
 class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
@@ -488,34 +538,34 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes: int | Sequence[int] = (100,),
         *,
-        activation="relu",
-        batch_norm=True,
-        batch_norm_momentum=0.9,
-        batch_norm_epsilon=1e-5,
-        solver="adam",
-        learning_rate_init=1e-3,
-        decay_rate=0.0,
-        decay_schedule="inverse_time",
-        momentum=0.9,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        alpha=1e-4,
-        batch_size="auto",
-        max_iter=200,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        scoring=None,
-        class_weight=None,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-    ):
+        activation: Literal["relu", "tanh", "logistic", "identity"] = "relu",
+        batch_norm: bool = True,
+        batch_norm_momentum: float = 0.9,
+        batch_norm_epsilon: float = 1e-5,
+        solver: Literal["sgd", "momentum", "rmsprop", "adam"] = "adam",
+        learning_rate_init: float = 1e-3,
+        decay_rate: float = 0.0,
+        decay_schedule: Literal["inverse_time", "exponential"] = "inverse_time",
+        momentum: float = 0.9,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        alpha: float = 1e-4,
+        batch_size: int | Literal["auto"] = "auto",
+        max_iter: int = 200,
+        shuffle: bool = True,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        scoring: str | Callable[..., float] | None = None,
+        class_weight: Mapping[Any, float] | Literal["balanced"] | None = None,
+        warm_start: bool = False,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batch_norm = batch_norm
@@ -546,7 +596,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Train the network on ``(X, y)`` for up to ``max_iter`` epochs.
 
         Parameters
@@ -566,7 +618,13 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train for exactly one epoch over ``(X, y)``, keeping all state.
 
         Weights, optimizer moments, batch-norm running statistics and the
@@ -770,13 +828,35 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         # The network's layers hold batch buffers; the arrays it owns are in
-        # the fitted attributes, from which unpickling builds it again.
+        # the fitted attributes, from which loading builds it again. The state
+        # holds only arrays and builtins (and a RandomState), so that skops
+        # trusts all of it but the class itself. (__version__ is imported here:
+        # the package imports this module before it sets it.)
+        from . import __version__
+
         state = dict(super().__getstate__())
         state.pop("_network", None)
+        if state.get("_optimizer") is not None:
+            state["_optimizer"] = _optimizer_state(state["_optimizer"])
+        state["_sknormnet_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        from . import __version__
+
+        state = dict(state)
+        saved_version = state.pop("_sknormnet_version", "unknown")
+        if saved_version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_sknormnet_version=__version__,
+                    original_sknormnet_version=saved_version,
+                )
+            )
         super().__setstate__(state)
+        if getattr(self, "_optimizer", None) is not None:
+            self._optimizer = _optimizer_from_state(self._optimizer, self)
         if "coefs_" in state:
             network = Network.from_arrays(
                 self.coefs_,
@@ -1201,7 +1281,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         )
         return X.tocsr() if sparse.issparse(X) else X
 
-    def folded_weights(self, dtype=None):
+    def folded_weights(
+        self, dtype: DTypeLike | None = None
+    ) -> list[tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]]:
         """The weights and bias of every layer, batch normalization folded in.
 
         At prediction time a hidden layer with batch normalization computes
@@ -1240,7 +1322,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             for weights, bias in self._network.folded_params(dtype)
         ]
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predict the class of each row.
 
         Parameters
@@ -1254,7 +1336,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         logits = self._predict_logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         """Class probabilities: the softmax of the output layer.
 
         Parameters
@@ -1268,7 +1350,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         """
         return self._predict_logits(X, finish=softmax)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         """Logarithm of the class probabilities, computed stably.
 
         Parameters

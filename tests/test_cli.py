@@ -15,6 +15,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -22,7 +24,13 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 import sknormnet
 from sknormnet import MLPBatchNormClassifier
 from sknormnet.__main__ import main
-from sknormnet._cli import print_report, rounds_table, write_outputs
+from sknormnet._cli import (
+    TEST_SIZE,
+    print_report,
+    rounds_table,
+    tune,
+    write_outputs,
+)
 from sknormnet.distributions import as_distribution, loguniform
 from sknormnet.model_selection import CoarseToFineSearchCV
 
@@ -44,6 +52,44 @@ def _run(argv):
     return status, out.getvalue(), err.getvalue()
 
 
+OLD_SKLEARN_REMAINDER = "sklearn.compose._column_transformer._RemainderColsList"
+SKLEARN_VERSION = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
+
+
+def _documented_trusted_types():
+    """The list of types the page of the command line tells users to trust
+    when loading ``model.skops``."""
+    with open(_repository_file("docs/cli.rst"), encoding="utf-8") as page:
+        text = page.read()
+    block = re.search(r"^ +trusted = \[\n(.*?)^ +\]", text, re.MULTILINE | re.DOTALL)
+    assert block, "no `trusted = [...]` list in docs/cli.rst"
+    return re.findall(r'"([\w.]+)",', block.group(1))
+
+
+def _load_skops(path):
+    """The model saved at ``path``, loaded as the documentation says; checks
+    that the file asks to trust only public names of sknormnet."""
+    skops_io = pytest.importorskip("skops.io")
+    untrusted = skops_io.get_untrusted_types(file=path)
+    trusted = _documented_trusted_types()
+    if SKLEARN_VERSION < (1, 7):
+        # the page's note for older scikit-learn
+        trusted.append(OLD_SKLEARN_REMAINDER)
+    assert set(untrusted) <= set(trusted)
+    for name in untrusted:
+        if name in ("numpy.dtype", OLD_SKLEARN_REMAINDER):
+            continue  # types of numpy's and scikit-learn's, see the page
+        module, _, attribute = name.rpartition(".")
+        assert module.split(".")[0] == "sknormnet", name
+        value = getattr(importlib.import_module(module), attribute)
+        public = getattr(sknormnet, attribute, None) is value or (
+            not any(part.startswith("_") for part in module.split("."))
+            and attribute in importlib.import_module(module).__all__
+        )
+        assert public, f"{name} is not a public name of sknormnet"
+    return skops_io.load(path, trusted=trusted), untrusted
+
+
 def _range(line, name):
     """The ``low..high`` range of ``name`` in a progress line, as two floats."""
     match = re.search(rf"{name} ([-+.\de]+)\.\.([-+.\de]+)", line)
@@ -56,13 +102,23 @@ def _range(line, name):
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
+    """The exit status, stdout, stderr, output directory and search of a run."""
     out = tmp_path_factory.mktemp("cli") / "results"
-    status, stdout, stderr = _run(["tune", *TINY, "--out", str(out)])
-    return status, stdout, stderr, out
+    searches = []
+
+    def keep_the_search(**kwargs):
+        search, accuracy = tune(**kwargs)
+        searches.append(search)
+        return search, accuracy
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sknormnet.__main__.tune", keep_the_search)
+        status, stdout, stderr = _run(["tune", *TINY, "--out", str(out)])
+    return status, stdout, stderr, out, searches[0] if searches else None
 
 
 def test_tune_on_digits_succeeds_and_prints_the_accuracy(digits_run):
-    status, stdout, stderr, _ = digits_run
+    status, stdout, stderr, _, _ = digits_run
     assert status == 0, stderr
     assert "Traceback" not in stderr
     assert stdout.startswith("data: scikit-learn's digits, 1797 rows, 64 numeric")
@@ -73,7 +129,7 @@ def test_tune_on_digits_succeeds_and_prints_the_accuracy(digits_run):
 
 
 def test_tune_prints_one_progress_line_per_round(digits_run):
-    _, stdout, _, _ = digits_run
+    _, stdout, _, _, _ = digits_run
     lines = [m.group(0) for m in ROUND_LINE.finditer(stdout)]
     assert [m.groups()[:3] for m in ROUND_LINE.finditer(stdout)] == [
         ("0", "2", "4"),
@@ -111,7 +167,7 @@ def _table(stdout):
 
 
 def test_tune_prints_the_table_of_rounds_and_the_best_parameters(digits_run):
-    _, stdout, _, _ = digits_run
+    _, stdout, _, _, _ = digits_run
     header, rows = _table(stdout)
     assert re.match(
         r"^ *round +candidates +best \(round\) +best \(so far\) +"
@@ -130,18 +186,21 @@ def test_tune_prints_the_table_of_rounds_and_the_best_parameters(digits_run):
 
 
 def test_tune_writes_results_model_and_plots(digits_run):
-    _, stdout, _, out = digits_run
-    expected = ["cv_results.csv", "model.joblib", "search.png", "learning_curve.png"]
+    _, stdout, _, out, search = digits_run
+    expected = ["cv_results.csv", "model.skops", "search.png", "learning_curve.png"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     assert f"wrote to {out}: {', '.join(expected)}" in stdout
     results = pd.read_csv(out / "cv_results.csv")
     assert results["round"].tolist() == [0, 0, 1, 1]
     assert "param_mlp__learning_rate_init" in results
-    model = joblib.load(out / "model.joblib")
+    model, untrusted = _load_skops(out / "model.skops")
+    assert "sknormnet._mlp.MLPBatchNormClassifier" in untrusted
     X, y = load_digits(return_X_y=True, as_frame=True)
     predictions = model.predict(X.head(50))
     assert set(predictions) <= set(range(10))
     assert model.score(X, y) > 0.5
+    assert_array_equal(model.predict_proba(X), search.best_estimator_.predict_proba(X))
+    assert "model.joblib" not in stdout
     for name in ("search.png", "learning_curve.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -174,9 +233,8 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path):
     path = tmp_path / "customers.csv"
     _mixed_table().to_csv(path, index=False)
     out = tmp_path / "out"
-    status, stdout, stderr = _run(
-        ["tune", "--csv", str(path), "--target", "label", *TINY, "--out", str(out)]
-    )
+    args = ["--csv", str(path), "--target", "label", "--out", str(out), "--joblib"]
+    status, stdout, stderr = _run(["tune", *args, *TINY])
     assert status == 0, stderr
     assert "note: dropped 2 rows without a value of 'label'" in stdout
     assert "note: ignored columns without any value: ['notes']" in stdout
@@ -185,8 +243,20 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path):
     match = ACCURACY.search(stdout)
     assert match and 0.0 <= float(match.group(1)) <= 1.0
 
+    # --joblib writes a pickle besides model.skops, with a one-line warning
+    warning = (
+        "warning: model.joblib is a pickle, and loading a pickle runs code: load it "
+        "only from a source you trust (model.skops loads safely)\n"
+    )
+    assert stdout.count(warning) == 1
+    assert (
+        "wrote to " + str(out) + ": cv_results.csv, model.skops, model.joblib" in stdout
+    )
+    model, untrusted = _load_skops(out / "model.skops")
+    assert "sknormnet.preprocessing.as_text" in untrusted
+    pickled = joblib.load(out / "model.joblib")
+
     # the saved pipeline takes raw rows, with gaps and unseen categories
-    model = joblib.load(out / "model.joblib")
     new = pd.DataFrame(
         {
             "income": [30.0, np.nan, 80.0],
@@ -197,6 +267,60 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path):
     )
     assert set(model.predict(new)) <= {"buys", "leaves"}
     assert model.predict_proba(new).shape == (3, 2)
+    assert_array_equal(pickled.predict_proba(new), model.predict_proba(new))
+
+
+# ------------------------------------------------------------------ ONNX
+
+
+def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    out = tmp_path / "results"
+    tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
+    status, stdout, stderr = _run(["tune", *tiny, "--out", str(out), "--onnx"])
+    assert status == 0, stderr
+    assert f"wrote to {out}: cv_results.csv, model.skops, model.onnx, " in stdout
+    model, _ = _load_skops(out / "model.skops")
+    X, y = load_digits(return_X_y=True, as_frame=True)
+    _, X_test = train_test_split(X, test_size=TEST_SIZE, stratify=y, random_state=0)
+    # as docs/user_guide/deploying.rst serves it: one input per column
+    session = onnxruntime.InferenceSession(
+        str(out / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    feeds = {
+        node.name: X_test[[column]].to_numpy(np.float32)
+        for node, column in zip(session.get_inputs(), X_test.columns)
+    }
+    labels, probabilities = session.run(["label", "probabilities"], feeds)
+    assert_allclose(probabilities, model.predict_proba(X_test), rtol=0, atol=1e-5)
+    assert_array_equal(labels, model.classes_[probabilities.argmax(axis=1)])
+
+
+def test_onnx_with_non_numeric_columns_fails_before_the_search(tmp_path):
+    pytest.importorskip("skl2onnx")
+    path = _write(tmp_path / "data.csv", "x,plan,y\n" + "1,a,u\n2,b,v\n" * 10)
+    args = ["--csv", str(path), "--target", "y", "--out", str(tmp_path / "o")]
+    status, stdout, stderr = _run(["tune", *args, "--onnx", *TINY])
+    assert status == 1
+    assert stderr == (
+        "sknormnet: error: --onnx exports pipelines of numeric columns only; not "
+        "numeric: 'plan'. Encode these columns as numbers in the CSV file, or "
+        "leave out --onnx\n"
+    )
+    assert stdout == ""
+
+
+def test_onnx_without_skl2onnx_is_one_line_naming_the_extra(tmp_path, monkeypatch):
+    monkeypatch.delitem(sys.modules, "sknormnet.onnx", raising=False)
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)
+    status, stdout, stderr = _run(["tune", "--out", str(tmp_path), "--onnx"])
+    assert status == 1
+    assert stderr == (
+        "sknormnet: error: --onnx needs skl2onnx (skl2onnx is missing); "
+        'pip install "sknormnet[onnx]"\n'
+    )
+    assert stdout == ""
 
 
 # ------------------------------------------------------------------ bad input
@@ -288,6 +412,8 @@ def test_out_that_is_a_file_fails_before_the_search(tmp_path):
 
 USAGE_ERRORS = {
     "target without csv": (["--target", "y"], "--target needs --csv PATH"),
+    "joblib without out": (["--joblib"], "--joblib needs --out DIR"),
+    "onnx without out": (["--onnx"], "--onnx needs --out DIR"),
     "csv without target": (["--csv", "data.csv"], "--csv needs --target COLUMN"),
     "rounds 0": (["--rounds", "0"], "argument --rounds: must be at least 1, got 0"),
     "n-iter 0": (["--n-iter", "0"], "argument --n-iter: must be at least 1, got 0"),
@@ -348,6 +474,8 @@ def test_help_and_version():
         "--random-state SEED",
         "--max-iter EPOCHS",
         "--out DIR",
+        "--joblib",
+        "--onnx",
     ):
         assert option in stdout
     assert "(default: 3)" in stdout
@@ -476,10 +604,10 @@ def test_write_outputs_without_matplotlib(small_search, tmp_path, monkeypatch):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         paths = write_outputs(small_search, tmp_path)
-    assert [p.name for p in paths] == ["cv_results.csv", "model.joblib"]
+    assert [p.name for p in paths] == ["cv_results.csv", "model.skops"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cv_results.csv",
-        "model.joblib",
+        "model.skops",
     ]
     assert "matplotlib is not installed" in out.getvalue()
 
