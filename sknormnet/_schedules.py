@@ -4,10 +4,15 @@ A schedule maps the initial learning rate and the number of completed epochs
 to the learning rate of the next epoch.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
 
 
-def inverse_time_decay(learning_rate_init, decay_rate, epoch):
+def inverse_time_decay(
+    learning_rate_init: float, decay_rate: float, epoch: int
+) -> float:
     """``learning_rate_init / (1 + decay_rate * epoch)``.
 
     Examples
@@ -19,7 +24,9 @@ def inverse_time_decay(learning_rate_init, decay_rate, epoch):
     return learning_rate_init / (1.0 + decay_rate * epoch)
 
 
-def exponential_decay(learning_rate_init, decay_rate, epoch):
+def exponential_decay(
+    learning_rate_init: float, decay_rate: float, epoch: int
+) -> float:
     """``learning_rate_init * exp(-decay_rate * epoch)``.
 
     Examples
@@ -32,4 +39,7 @@ def exponential_decay(learning_rate_init, decay_rate, epoch):
     return learning_rate_init * math.exp(-decay_rate * epoch)
 
 
-SCHEDULES = {"inverse_time": inverse_time_decay, "exponential": exponential_decay}
+SCHEDULES: dict[str, Callable[[float, float, int], float]] = {
+    "inverse_time": inverse_time_decay,
+    "exponential": exponential_decay,
+}

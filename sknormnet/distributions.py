@@ -37,13 +37,66 @@ command line ask it:
 search space: lists of values and foreign distributions.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast, overload
 
 import numpy as np
 from scipy import stats
 from sklearn.utils import check_random_state
+
+if TYPE_CHECKING:
+    from typing import Literal, Protocol, Self, TypeAlias
+
+    from numpy.typing import ArrayLike, NDArray
+
+    # The names below exist for type checkers only: annotate with them under
+    # ``if TYPE_CHECKING:``, e.g. ``from sknormnet.distributions import Sampler``.
+
+    RandomStateLike: TypeAlias = (
+        int | np.random.RandomState | np.random.Generator | None
+    )
+    """A seed, a ``RandomState`` or a ``Generator``, as ``random_state``."""
+
+    Size: TypeAlias = int | tuple[int, ...]
+    """The ``size`` of the array of draws."""
+
+    Scalar: TypeAlias = float | np.number[Any]
+    """A value for which ``cdf`` and ``ppf`` return a Python float."""
+
+    class Sampler(Protocol):
+        """What a search draws from: an object with ``rvs``, such as a frozen
+        scipy.stats distribution or any distribution of this module."""
+
+        def rvs(self, size: Any = ..., random_state: Any = ...) -> Any: ...
+
+    class SearchDistribution(Sampler, Protocol):
+        """What :func:`as_distribution` returns: a sampler that narrows and
+        describes itself."""
+
+        def narrow(self, values: Sequence[Any]) -> Sampler: ...
+
+        def axis_scale(self) -> str: ...
+
+        def describe(self) -> str: ...
+
+    class CdfPpf(Protocol):
+        """A distribution with ``cdf`` and ``ppf``, as :class:`quantile_window`
+        restricts."""
+
+        def cdf(self, x: Any) -> Any: ...
+
+        def ppf(self, q: Any) -> Any: ...
+
+    SearchEntry: TypeAlias = Sampler | Sequence[Any] | NDArray[Any]
+    """A value of ``param_distributions``: a sampler or a list of values."""
+
+_T = TypeVar("_T")
+_Number = TypeVar("_Number", int, float)
+_FloatInterval = TypeVar("_FloatInterval", bound="_Interval[float]")
 
 __all__ = [
     "as_distribution",
@@ -68,21 +121,26 @@ _KEEP = 0.25
 _LN10 = math.log(10.0)
 
 
-def _check_rng(random_state):
+def _check_rng(
+    random_state: RandomStateLike,
+) -> np.random.RandomState | np.random.Generator:
     """A RandomState or Generator from None, an int, a RandomState or a Generator."""
     if isinstance(random_state, np.random.Generator):
         return random_state
-    return check_random_state(random_state)
+    rng: np.random.RandomState = check_random_state(random_state)
+    return rng
 
 
-def _randint(rng, n, size=None):
+def _randint(
+    rng: np.random.RandomState | np.random.Generator, n: int, size: Size | None = None
+) -> Any:
     """Uniform integers in ``[0, n)`` from a RandomState or a Generator."""
     if isinstance(rng, np.random.Generator):
         return rng.integers(n, size=size)
     return rng.randint(n, size=size)
 
 
-def _check_real(name, value, owner):
+def _check_real(name: str, value: object, owner: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(
             f"{owner} needs a real number for {name}, got {name}={value!r}."
@@ -93,11 +151,13 @@ def _check_real(name, value, owner):
     return value
 
 
-def _is_number(value):
+def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
-def _padded_interval(points, low, high, padding=_PADDING):
+def _padded_interval(
+    points: ArrayLike, low: float, high: float, padding: float = _PADDING
+) -> tuple[float, float]:
     """The smallest interval holding ``points``, padded and clipped to [low, high].
 
     Each side is padded by ``padding * (high - low)``.
@@ -108,26 +168,33 @@ def _padded_interval(points, low, high, padding=_PADDING):
     >>> _padded_interval([9.5], 0, 10)
     (8.5, 10.0)
     """
-    points = np.clip(np.asarray(points, dtype=float), low, high)
+    clipped = np.clip(np.asarray(points, dtype=float), low, high)
     pad = padding * (high - low)
-    return float(max(low, points.min() - pad)), float(min(high, points.max() + pad))
+    return float(max(low, clipped.min() - pad)), float(min(high, clipped.max() + pad))
 
 
-def _as_output(values, size, kind=float):
+@overload
+def _as_output(values: Any, size: None, kind: type[_Number]) -> _Number: ...
+@overload
+def _as_output(values: Any, size: Size, kind: type[_Number]) -> NDArray[Any]: ...
+def _as_output(
+    values: Any, size: Size | None, kind: type[_Number]
+) -> _Number | NDArray[Any]:
     """A Python scalar when ``size`` is None, else an array."""
     if size is None:
         return kind(values)
-    return np.asarray(values).astype(kind)
+    array: NDArray[Any] = np.asarray(values).astype(kind)
+    return array
 
 
-def _scalar_or_array(values, reference):
+def _scalar_or_array(values: Any, reference: ArrayLike) -> float | NDArray[np.float64]:
     """A Python float for a scalar ``reference``, else the array."""
     if np.ndim(reference) == 0:
         return float(values)
-    return values
+    return np.asarray(values, dtype=float)
 
 
-def _short(value):
+def _short(value: object) -> str:
     """A value for a one-line description: numbers to 3 significant digits."""
     if isinstance(value, bool | np.bool_ | str):
         return str(value)
@@ -138,22 +205,34 @@ def _short(value):
     return str(value)
 
 
-def _describe_interval(low, high):
+def _describe_interval(low: object, high: object) -> str:
     return f"{_short(low)}..{_short(high)}"
 
 
-class _Interval:
+class _Interval(Generic[_Number]):
     """What the distributions drawing from ``[low, high]`` share."""
 
-    def support(self):
+    low: _Number
+    high: _Number
+
+    def __init__(self, low: _Number, high: _Number) -> None:
+        self.low = low
+        self.high = high
+
+    def support(self) -> tuple[_Number, _Number]:
         """The smallest and largest values that can be drawn, as ``(low, high)``."""
         return self.low, self.high
 
-    def describe(self):
+    def describe(self) -> str:
         """The interval drawn from, ``"low..high"``, to 3 significant digits."""
         return _describe_interval(self.low, self.high)
 
-    def _narrow_on_scale(self, values, forward, inverse):
+    def _narrow_on_scale(
+        self: _FloatInterval,
+        values: Collection[float],
+        forward: Callable[[Any], Any],
+        inverse: Callable[[Any], Any],
+    ) -> _FloatInterval:
         """The same distribution around ``values``, padded on the scale ``forward``."""
         if len(values) == 0:
             return self
@@ -166,11 +245,11 @@ class _Interval:
         except ValueError:  # the interval collapsed below float resolution
             return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(low={self.low!r}, high={self.high!r})"
 
 
-class loguniform(_Interval):
+class loguniform(_Interval[float]):
     """Continuous values whose base-10 logarithm is uniform.
 
     Draws ``10 ** r`` with ``r`` uniform on ``[log10(low), log10(high)]``, so each
@@ -222,7 +301,7 @@ class loguniform(_Interval):
     (loguniform(low=0.00039810717055349735, high=0.025118864315095794), 'log', '0.0001..1')
     """
 
-    def __init__(self, low, high):
+    def __init__(self, low: float, high: float) -> None:
         low = _check_real("low", low, "loguniform")
         high = _check_real("high", high, "loguniform")
         if low <= 0:
@@ -235,25 +314,40 @@ class loguniform(_Interval):
                 f"loguniform needs low < high, got low={low!r} and high={high!r}; "
                 "swap them or widen the range."
             )
-        self.low = low
-        self.high = high
+        super().__init__(low, high)
         self._scipy = stats.loguniform(low, high)
 
-    def rvs(self, size=None, random_state=None):
+    @overload
+    def rvs(self, size: None = None, random_state: RandomStateLike = None) -> float: ...
+    @overload
+    def rvs(
+        self, size: Size, random_state: RandomStateLike = None
+    ) -> NDArray[np.float64]: ...
+    def rvs(
+        self, size: Size | None = None, random_state: RandomStateLike = None
+    ) -> float | NDArray[np.float64]:
         """Draw a float (``size=None``) or an array of ``size`` floats."""
         draws = self._scipy.rvs(size=size, random_state=_check_rng(random_state))
         # exp(log(low)) may round one ulp outside the bounds
-        return _as_output(np.clip(draws, self.low, self.high), size)
+        return _as_output(np.clip(draws, self.low, self.high), size, float)
 
-    def cdf(self, x):
+    @overload
+    def cdf(self, x: Scalar) -> float: ...
+    @overload
+    def cdf(self, x: ArrayLike) -> NDArray[np.float64]: ...
+    def cdf(self, x: ArrayLike) -> float | NDArray[np.float64]:
         """Probability of drawing a value lower than or equal to ``x``."""
         return _scalar_or_array(self._scipy.cdf(x), x)
 
-    def ppf(self, q):
+    @overload
+    def ppf(self, q: Scalar) -> float: ...
+    @overload
+    def ppf(self, q: ArrayLike) -> NDArray[np.float64]: ...
+    def ppf(self, q: ArrayLike) -> float | NDArray[np.float64]:
         """The value below which a fraction ``q`` of the draws falls."""
         return _scalar_or_array(self._scipy.ppf(q), q)
 
-    def narrow(self, values):
+    def narrow(self, values: Collection[float]) -> Self:
         """The interval around ``values`` on the ``log10`` scale.
 
         The smallest interval of ``log10(x)`` holding ``log10(values)``, padded
@@ -261,12 +355,12 @@ class loguniform(_Interval):
         """
         return self._narrow_on_scale(values, np.log10, lambda t: np.power(10.0, t))
 
-    def axis_scale(self):
+    def axis_scale(self) -> Literal["log"]:
         """``"log"``: plotted on a log axis."""
         return "log"
 
 
-class one_minus_loguniform(_Interval):
+class one_minus_loguniform(_Interval[float]):
     """Values in ``[low, high]`` below 1 whose distance to 1 is log-uniform.
 
     Draws ``1 - 10 ** r`` with ``r`` uniform on ``[log10(1 - high), log10(1 -
@@ -320,7 +414,7 @@ class one_minus_loguniform(_Interval):
     ('one_minus', '0.9..0.999')
     """
 
-    def __init__(self, low, high):
+    def __init__(self, low: float, high: float) -> None:
         low = _check_real("low", low, "one_minus_loguniform")
         high = _check_real("high", high, "one_minus_loguniform")
         for name, value in (("low", low), ("high", high)):
@@ -335,24 +429,36 @@ class one_minus_loguniform(_Interval):
                 f"one_minus_loguniform needs low < high, got low={low!r} and "
                 f"high={high!r}; swap them or widen the range."
             )
-        self.low = low
-        self.high = high
+        super().__init__(low, high)
 
     @staticmethod
-    def _forward(x):
+    def _forward(x: ArrayLike) -> NDArray[np.float64]:
         # -log10(1 - x): increasing in x, accurate near 1.
-        return -np.log1p(-np.asarray(x, dtype=float)) / _LN10
+        t: NDArray[np.float64] = -np.log1p(-np.asarray(x, dtype=float)) / _LN10
+        return t
 
     @staticmethod
-    def _inverse(t):
+    def _inverse(t: ArrayLike) -> NDArray[np.float64]:
         return -np.expm1(-np.asarray(t, dtype=float) * _LN10)
 
-    def rvs(self, size=None, random_state=None):
+    @overload
+    def rvs(self, size: None = None, random_state: RandomStateLike = None) -> float: ...
+    @overload
+    def rvs(
+        self, size: Size, random_state: RandomStateLike = None
+    ) -> NDArray[np.float64]: ...
+    def rvs(
+        self, size: Size | None = None, random_state: RandomStateLike = None
+    ) -> float | NDArray[np.float64]:
         """Draw a float (``size=None``) or an array of ``size`` floats."""
         rng = _check_rng(random_state)
-        return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size)
+        return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size, float)
 
-    def cdf(self, x):
+    @overload
+    def cdf(self, x: Scalar) -> float: ...
+    @overload
+    def cdf(self, x: ArrayLike) -> NDArray[np.float64]: ...
+    def cdf(self, x: ArrayLike) -> float | NDArray[np.float64]:
         """Probability of drawing a value lower than or equal to ``x``."""
         x_arr = np.asarray(x, dtype=float)
         a, b = self._forward(self.low), self._forward(self.high)
@@ -361,7 +467,11 @@ class one_minus_loguniform(_Interval):
         out = np.where(x_arr < self.low, 0.0, np.where(x_arr >= self.high, 1.0, out))
         return _scalar_or_array(out, x)
 
-    def ppf(self, q):
+    @overload
+    def ppf(self, q: Scalar) -> float: ...
+    @overload
+    def ppf(self, q: ArrayLike) -> NDArray[np.float64]: ...
+    def ppf(self, q: ArrayLike) -> float | NDArray[np.float64]:
         """The value below which a fraction ``q`` of the draws falls."""
         q_arr = np.asarray(q, dtype=float)
         a, b = self._forward(self.low), self._forward(self.high)
@@ -369,7 +479,7 @@ class one_minus_loguniform(_Interval):
         x = np.where((q_arr >= 0.0) & (q_arr <= 1.0), x, np.nan)
         return _scalar_or_array(x, q)
 
-    def narrow(self, values):
+    def narrow(self, values: Collection[float]) -> Self:
         """The interval around ``values`` on the ``log10(1 - x)`` scale.
 
         The smallest interval of ``log10(1 - x)`` holding the values, padded on
@@ -377,12 +487,12 @@ class one_minus_loguniform(_Interval):
         """
         return self._narrow_on_scale(values, self._forward, self._inverse)
 
-    def axis_scale(self):
+    def axis_scale(self) -> Literal["one_minus"]:
         """``"one_minus"``: plotted as ``1 - x`` on a log axis."""
         return "one_minus"
 
 
-class loguniform_int(_Interval):
+class loguniform_int(_Interval[int]):
     """Integers in ``[low, high]`` whose logarithm is (nearly) uniform.
 
     Draws ``round(exp(r))`` with ``r`` uniform on ``[log(low - 1/2), log(high +
@@ -429,7 +539,7 @@ class loguniform_int(_Interval):
     (loguniform_int(low=56, high=75), '50..100')
     """
 
-    def __init__(self, low, high):
+    def __init__(self, low: int, high: int) -> None:
         for name, value in (("low", low), ("high", high)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise ValueError(
@@ -447,18 +557,29 @@ class loguniform_int(_Interval):
                 f"loguniform_int needs low < high, got low={low!r} and "
                 f"high={high!r}; swap them or widen the range."
             )
-        self.low = low
-        self.high = high
+        super().__init__(low, high)
 
-    def _scale_support(self):
+    def _scale_support(self) -> tuple[float, float]:
         return math.log(self.low - 0.5), math.log(self.high + 0.5)
 
-    def rvs(self, size=None, random_state=None):
+    @overload
+    def rvs(self, size: None = None, random_state: RandomStateLike = None) -> int: ...
+    @overload
+    def rvs(
+        self, size: Size, random_state: RandomStateLike = None
+    ) -> NDArray[np.int_]: ...
+    def rvs(
+        self, size: Size | None = None, random_state: RandomStateLike = None
+    ) -> int | NDArray[np.int_]:
         """Draw an int (``size=None``) or an array of ``size`` ints."""
         rng = _check_rng(random_state)
         return _as_output(self.ppf(rng.uniform(0.0, 1.0, size=size)), size, int)
 
-    def cdf(self, x):
+    @overload
+    def cdf(self, x: Scalar) -> float: ...
+    @overload
+    def cdf(self, x: ArrayLike) -> NDArray[np.float64]: ...
+    def cdf(self, x: ArrayLike) -> float | NDArray[np.float64]:
         """Probability of drawing an integer lower than or equal to ``x``."""
         x_arr = np.asarray(x, dtype=float)
         a, b = self._scale_support()
@@ -467,7 +588,11 @@ class loguniform_int(_Interval):
         out = np.where(x_arr < self.low, 0.0, out)
         return _scalar_or_array(out, x)
 
-    def ppf(self, q):
+    @overload
+    def ppf(self, q: Scalar) -> float: ...
+    @overload
+    def ppf(self, q: ArrayLike) -> NDArray[np.float64]: ...
+    def ppf(self, q: ArrayLike) -> float | NDArray[np.float64]:
         """The smallest integer ``k`` with ``cdf(k) >= q`` (``low`` for ``q=0``)."""
         q_arr = np.asarray(q, dtype=float)
         a, b = self._scale_support()
@@ -479,7 +604,7 @@ class loguniform_int(_Interval):
         k = np.where((q_arr >= 0.0) & (q_arr <= 1.0), k, np.nan)
         return _scalar_or_array(k, q)
 
-    def narrow(self, values):
+    def narrow(self, values: Collection[float]) -> Self:
         """The integers around ``values`` on the ``log`` scale.
 
         The smallest interval of ``log(k)`` holding the values, padded on each
@@ -488,12 +613,12 @@ class loguniform_int(_Interval):
         """
         if len(values) == 0:
             return self
-        values = np.clip(np.asarray(values, dtype=float), self.low, self.high)
+        clipped = np.clip(np.asarray(values, dtype=float), self.low, self.high)
         a, b = self._scale_support()
-        lo, hi = _padded_interval(np.log(values), a, b)
+        lo, hi = _padded_interval(np.log(clipped), a, b)
         # keep every integer whose own log lies in [lo, hi], and the values.
-        low = max(self.low, min(int(values.min()), math.ceil(math.exp(lo))))
-        high = min(self.high, max(int(values.max()), math.floor(math.exp(hi))))
+        low = max(self.low, min(int(clipped.min()), math.ceil(math.exp(lo))))
+        high = min(self.high, max(int(clipped.max()), math.floor(math.exp(hi))))
         if low == high:
             if high < self.high:
                 high += 1
@@ -501,12 +626,12 @@ class loguniform_int(_Interval):
                 low -= 1
         return type(self)(low, high)
 
-    def axis_scale(self):
+    def axis_scale(self) -> Literal["log"]:
         """``"log"``: plotted on a log axis."""
         return "log"
 
 
-class categorical:
+class categorical(Generic[_T]):
     """A list of values drawn with given probabilities.
 
     :class:`~sknormnet.model_selection.CoarseToFineSearchCV` turns the lists of
@@ -550,29 +675,35 @@ class categorical:
     ('64 (50%)', '32|64|128')
     """
 
-    def __init__(self, values, p=None):
+    def __init__(self, values: Collection[_T], p: ArrayLike | None = None) -> None:
         if isinstance(values, str) or not hasattr(values, "__len__"):
             raise ValueError(
                 f"categorical needs a list of values, got values={values!r}; wrap "
                 "a single value in a list."
             )
-        values = list(values)
-        if not values:
+        listed = list(values)
+        if not listed:
             raise ValueError("categorical needs at least one value, got values=[].")
         if p is None:
-            p = np.full(len(values), 1.0 / len(values))
-        p = np.asarray(p, dtype=float)
-        if p.shape != (len(values),) or not np.all(np.isfinite(p)) or np.any(p < 0):
+            p = np.full(len(listed), 1.0 / len(listed))
+        weights = np.asarray(p, dtype=float)
+        if (
+            weights.shape != (len(listed),)
+            or not np.all(np.isfinite(weights))
+            or np.any(weights < 0)
+        ):
             raise ValueError(
                 f"categorical needs one non-negative probability per value, got "
-                f"p={p.tolist()!r} for {len(values)} values."
+                f"p={weights.tolist()!r} for {len(listed)} values."
             )
-        if p.sum() <= 0:
-            raise ValueError(f"categorical needs p to sum to more than 0, got p={p!r}.")
-        self.values = values
-        self.p = p / p.sum()
+        if weights.sum() <= 0:
+            raise ValueError(
+                f"categorical needs p to sum to more than 0, got p={weights!r}."
+            )
+        self.values = listed
+        self.p = weights / weights.sum()
 
-    def _index(self, value):
+    def _index(self, value: object) -> int:
         for i, candidate in enumerate(self.values):
             if candidate is value:
                 return i
@@ -584,13 +715,19 @@ class categorical:
                 continue
         raise ValueError(f"{value!r} is not one of the values {self.values!r}.")
 
-    def rvs(self, size=None, random_state=None):
+    @overload
+    def rvs(self, size: None = None, random_state: RandomStateLike = None) -> _T: ...
+    @overload
+    def rvs(self, size: Size, random_state: RandomStateLike = None) -> NDArray[Any]: ...
+    def rvs(
+        self, size: Size | None = None, random_state: RandomStateLike = None
+    ) -> _T | NDArray[Any]:
         """Draw a value (``size=None``) or an array of ``size`` values."""
         rng = _check_rng(random_state)
-        indices = rng.choice(len(self.values), size=size, p=self.p)
+        drawn = rng.choice(len(self.values), size=size, p=self.p)
         if size is None:
-            return self.values[int(indices)]
-        indices = np.asarray(indices)
+            return self.values[int(drawn)]
+        indices = np.asarray(drawn)
         if all(
             isinstance(v, numbers.Number) and not isinstance(v, bool)
             for v in self.values
@@ -601,22 +738,22 @@ class categorical:
             out[position] = self.values[i]
         return out
 
-    def cdf(self, x):
+    def cdf(self, x: _T) -> float:
         """Total probability of ``x`` and of the values listed before it."""
         return float(np.cumsum(self.p)[self._index(x)])
 
-    def ppf(self, q):
+    def ppf(self, q: float) -> _T:
         """The first value whose ``cdf`` reaches ``q``."""
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"ppf needs 0 <= q <= 1, got q={q!r}.")
         i = int(np.searchsorted(np.cumsum(self.p), q - 1e-12))
         return self.values[min(i, len(self.values) - 1)]
 
-    def support(self):
+    def support(self) -> tuple[_T, _T]:
         """The first and the last of the values, as ``(low, high)``."""
         return self.values[0], self.values[-1]
 
-    def narrow(self, values):
+    def narrow(self, values: Collection[_T]) -> categorical[_T]:
         """The same values, re-weighted toward ``values``.
 
         The new probabilities are 75% the frequencies in ``values`` and 25% the
@@ -630,7 +767,7 @@ class categorical:
         p = (1.0 - _KEEP) * counts / counts.sum() + _KEEP * self.p
         return categorical(self.values, p=p)
 
-    def axis_scale(self):
+    def axis_scale(self) -> Literal["category", "log", "linear"]:
         """``"category"`` unless every value is a number.
 
         Numbers are plotted on a log axis when they are positive and the
@@ -639,17 +776,18 @@ class categorical:
         """
         if not all(_is_number(v) for v in self.values):
             return "category"
-        low, high = min(self.values), max(self.values)
+        reals = cast("list[float]", self.values)
+        low, high = min(reals), max(reals)
         return "log" if low > 0 and high >= 8 * low else "linear"
 
-    def describe(self):
+    def describe(self) -> str:
         """``"a|b|c"`` when uniform, else the likeliest value and its probability."""
         if np.allclose(self.p, self.p[0]):
             return "|".join(_short(value) for value in self.values)
         top = int(np.argmax(self.p))
         return f"{_short(self.values[top])} ({self.p[top]:.0%})"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         weights = [round(float(w), 3) for w in self.p]
         return f"categorical({self.values!r}, p={weights!r})"
 
@@ -689,7 +827,7 @@ class quantile_window:
     ('linear', '2..5')
     """
 
-    def __init__(self, dist, q_low=0.0, q_high=1.0):
+    def __init__(self, dist: CdfPpf, q_low: float = 0.0, q_high: float = 1.0) -> None:
         if not (hasattr(dist, "cdf") and hasattr(dist, "ppf")):
             raise ValueError(
                 f"quantile_window needs a distribution with cdf and ppf methods, "
@@ -707,30 +845,46 @@ class quantile_window:
         self.q_high = q_high
 
     @property
-    def _discrete(self):
+    def _discrete(self) -> bool:
         return isinstance(getattr(self.dist, "dist", None), stats.rv_discrete)
 
-    def _quantile_intervals(self, values):
+    def _quantile_intervals(
+        self, values: Collection[float]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Lower and upper quantile of each value (equal for continuous ones)."""
-        values = np.asarray(values, dtype=float)
-        upper = np.asarray(self.dist.cdf(values), dtype=float)
-        lower = np.asarray(self.dist.cdf(values - 1), dtype=float)
+        x = np.asarray(values, dtype=float)
+        upper = np.asarray(self.dist.cdf(x), dtype=float)
+        lower = np.asarray(self.dist.cdf(x - 1), dtype=float)
         return (lower if self._discrete else upper), upper
 
-    def rvs(self, size=None, random_state=None):
+    @overload
+    def rvs(self, size: None = None, random_state: RandomStateLike = None) -> float: ...
+    @overload
+    def rvs(self, size: Size, random_state: RandomStateLike = None) -> NDArray[Any]: ...
+    def rvs(
+        self, size: Size | None = None, random_state: RandomStateLike = None
+    ) -> float | NDArray[Any]:
         """Draw a value (``size=None``) or an array of ``size`` values."""
         rng = _check_rng(random_state)
         q = rng.uniform(self.q_low, self.q_high, size=size)
-        kind = int if self._discrete else float
+        kind: type[float] = int if self._discrete else float
         return _as_output(self.dist.ppf(q), size, kind)
 
-    def cdf(self, x):
+    @overload
+    def cdf(self, x: Scalar) -> float: ...
+    @overload
+    def cdf(self, x: ArrayLike) -> NDArray[np.float64]: ...
+    def cdf(self, x: ArrayLike) -> float | NDArray[np.float64]:
         """Probability of drawing a value lower than or equal to ``x``."""
         width = self.q_high - self.q_low
         out = np.clip((np.asarray(self.dist.cdf(x)) - self.q_low) / width, 0.0, 1.0)
         return _scalar_or_array(out, x)
 
-    def ppf(self, q):
+    @overload
+    def ppf(self, q: Scalar) -> float: ...
+    @overload
+    def ppf(self, q: ArrayLike) -> NDArray[np.float64]: ...
+    def ppf(self, q: ArrayLike) -> float | NDArray[np.float64]:
         """The value below which a fraction ``q`` of the draws falls."""
         q_arr = np.asarray(q, dtype=float)
         out = np.asarray(
@@ -739,7 +893,7 @@ class quantile_window:
         out = np.where((q_arr >= 0.0) & (q_arr <= 1.0), out, np.nan)
         return _scalar_or_array(out, q)
 
-    def support(self):
+    def support(self) -> tuple[float, float]:
         """The smallest and largest values that can be drawn, as ``(low, high)``."""
         low = float(self.dist.ppf(self.q_low))
         high = float(self.dist.ppf(self.q_high))
@@ -750,7 +904,7 @@ class quantile_window:
             return int(low), int(high)
         return low, high
 
-    def narrow(self, values):
+    def narrow(self, values: Collection[float]) -> quantile_window:
         """The quantile range around the quantiles of ``values``.
 
         The smallest range of quantiles holding those of the values, padded on
@@ -765,25 +919,25 @@ class quantile_window:
             return self
         return quantile_window(self.dist, q_lo, q_hi)
 
-    def axis_scale(self):
+    def axis_scale(self) -> str:
         """The axis scale of ``dist``: ``"log"`` for a log-uniform, else ``"linear"``."""
         if hasattr(self.dist, "axis_scale"):
-            return self.dist.axis_scale()
+            return str(self.dist.axis_scale())
         family = getattr(getattr(self.dist, "dist", None), "name", None)
         return "log" if family in ("loguniform", "reciprocal") else "linear"
 
-    def describe(self):
+    def describe(self) -> str:
         """The interval drawn from, ``"low..high"``, to 3 significant digits."""
         return _describe_interval(*self.support())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"quantile_window({_scipy_repr(self.dist)}, q_low={self.q_low!r}, "
             f"q_high={self.q_high!r})"
         )
 
 
-def _scipy_repr(dist):
+def _scipy_repr(dist: object) -> str:
     """A short description of a frozen scipy distribution, else its repr."""
     family = getattr(getattr(dist, "dist", None), "name", None)
     if family is None:
@@ -793,7 +947,11 @@ def _scipy_repr(dist):
     return f"{family}({', '.join(args)})"
 
 
-def _draw(component, rng, size=None):
+def _draw(
+    component: Sampler | Sequence[Any],
+    rng: np.random.RandomState | np.random.Generator,
+    size: int | None = None,
+) -> Any:
     """Draw from a distribution or uniformly from a list."""
     if hasattr(component, "rvs"):
         return component.rvs(size=size, random_state=rng)
@@ -803,9 +961,9 @@ def _draw(component, rng, size=None):
     return [component[int(i)] for i in np.ravel(indices)]
 
 
-def _component_support(component):
+def _component_support(component: Sampler | Sequence[int]) -> tuple[int, int]:
     if hasattr(component, "rvs"):
-        low, high = component.support()
+        low, high = cast("Any", component).support()  # an integer distribution
         return int(low), int(high)
     return min(component), max(component)
 
@@ -853,7 +1011,9 @@ class layer_sizes:
     '2|3|4 x 50..100'
     """
 
-    def __init__(self, n_layers, n_units):
+    def __init__(
+        self, n_layers: Sequence[int] | Sampler, n_units: Sequence[int] | Sampler
+    ) -> None:
         for name, component in (("n_layers", n_layers), ("n_units", n_units)):
             if hasattr(component, "rvs"):
                 continue
@@ -876,7 +1036,9 @@ class layer_sizes:
         self.n_layers = n_layers
         self.n_units = n_units
 
-    def _draw_one(self, rng):
+    def _draw_one(
+        self, rng: np.random.RandomState | np.random.Generator
+    ) -> tuple[int, ...]:
         depth = _draw(self.n_layers, rng)
         widths = _draw(self.n_units, rng, size=int(depth))
         sizes = (int(depth), *(int(w) for w in np.ravel(widths)))
@@ -888,7 +1050,17 @@ class layer_sizes:
             )
         return sizes[1:]
 
-    def rvs(self, size=None, random_state=None):
+    @overload
+    def rvs(
+        self, size: None = None, random_state: RandomStateLike = None
+    ) -> tuple[int, ...]: ...
+    @overload
+    def rvs(
+        self, size: Size, random_state: RandomStateLike = None
+    ) -> NDArray[np.object_]: ...
+    def rvs(
+        self, size: Size | None = None, random_state: RandomStateLike = None
+    ) -> tuple[int, ...] | NDArray[np.object_]:
         """Draw a tuple (``size=None``) or an object array of ``size`` tuples."""
         rng = _check_rng(random_state)
         if size is None:
@@ -898,27 +1070,27 @@ class layer_sizes:
             out[position] = self._draw_one(rng)
         return out
 
-    def cdf(self, x):
+    def cdf(self, x: object) -> NoReturn:
         """Not defined for tuples: raises ``TypeError``."""
         raise TypeError(
             "layer_sizes draws tuples, which have no cumulative distribution; use "
             "the cdf of its n_layers or n_units component."
         )
 
-    def ppf(self, q):
+    def ppf(self, q: object) -> NoReturn:
         """Not defined for tuples: raises ``TypeError``."""
         raise TypeError(
             "layer_sizes draws tuples, which have no quantiles; use the ppf of its "
             "n_layers or n_units component."
         )
 
-    def support(self):
+    def support(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The smallest and largest networks, as ``(low, high)``."""
         depth_low, depth_high = _component_support(self.n_layers)
         width_low, width_high = _component_support(self.n_units)
         return (width_low,) * depth_low, (width_high,) * depth_high
 
-    def narrow(self, values):
+    def narrow(self, values: Collection[Sequence[int]]) -> layer_sizes:
         """Both components narrowed: the depths, then all the layer widths."""
         if len(values) == 0:
             return self
@@ -929,42 +1101,44 @@ class layer_sizes:
             n_units=as_distribution(self.n_units).narrow(widths),
         )
 
-    def axis_scale(self):
+    def axis_scale(self) -> str:
         """The axis scale of the layer widths, that of ``n_units``."""
         return as_distribution(self.n_units).axis_scale()
 
-    def describe(self):
+    def describe(self) -> str:
         """``"layers x units"``: the descriptions of the two components."""
         n_layers = as_distribution(self.n_layers).describe()
         return f"{n_layers} x {as_distribution(self.n_units).describe()}"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"layer_sizes(n_layers={self.n_layers!r}, n_units={self.n_units!r})"
 
 
 class _Sampler:
     """A sampler with ``rvs`` only: drawn as it is, never narrowed."""
 
-    def __init__(self, sampler):
+    def __init__(self, sampler: Sampler) -> None:
         self.sampler = sampler
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(
+        self, size: Size | None = None, random_state: RandomStateLike = None
+    ) -> Any:
         return self.sampler.rvs(size=size, random_state=random_state)
 
-    def narrow(self, values):
+    def narrow(self, values: Sequence[Any]) -> Sampler:
         return self.sampler
 
-    def axis_scale(self):
+    def axis_scale(self) -> Literal["linear"]:
         return "linear"
 
-    def describe(self):
+    def describe(self) -> str:
         try:
-            return _describe_interval(*self.sampler.support())
+            return _describe_interval(*cast("Any", self.sampler).support())
         except (AttributeError, TypeError, ValueError):
             return repr(self.sampler)
 
 
-def as_distribution(entry):
+def as_distribution(entry: SearchEntry) -> SearchDistribution:
     """An entry of a search space as a distribution that narrows and describes itself.
 
     The distributions of this module, and any object with these three methods,
@@ -1009,11 +1183,11 @@ def as_distribution(entry):
     ('32|64|128', 'linear')
     """
     if all(hasattr(entry, name) for name in ("narrow", "axis_scale", "describe")):
-        return entry
+        return cast("SearchDistribution", entry)
     if hasattr(entry, "rvs"):
         if hasattr(entry, "cdf") and hasattr(entry, "ppf"):
-            return quantile_window(entry)
-        return _Sampler(entry)
+            return quantile_window(cast("CdfPpf", entry))
+        return _Sampler(cast("Sampler", entry))
     if isinstance(entry, str) or not isinstance(entry, Sequence | np.ndarray):
         raise TypeError(
             f"expected a distribution (with an rvs method) or a list of values, got "

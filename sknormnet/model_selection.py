@@ -35,13 +35,16 @@ start them with one thread per core (``--nthreads 1``) and as many processes
 as cores.
 """
 
+from __future__ import annotations
+
 import contextlib
 import math
 import numbers
 import signal
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -59,6 +62,32 @@ from sknormnet.distributions import (
     one_minus_loguniform,
 )
 
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Protocol, TypeAlias
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from sknormnet.distributions import SearchEntry
+
+    SearchSpace: TypeAlias = Mapping[str, Any]
+    """Parameter names mapped to distributions (objects with ``rvs``) or lists.
+
+    The values are typed ``Any`` because a dict literal mixing distributions and
+    lists is inferred as ``dict[str, object]`` by mypy."""
+
+    class CVSplitter(Protocol):
+        """A cross-validation splitter, such as ``KFold(5)``."""
+
+        def split(
+            self, X: Any, y: Any = ..., groups: Any = ...
+        ) -> Iterator[tuple[Any, Any]]: ...
+
+        def get_n_splits(
+            self, X: Any = ..., y: Any = ..., groups: Any = ...
+        ) -> int: ...
+
+
 __all__ = ["CoarseToFineSearchCV", "tuning_space"]
 
 
@@ -71,19 +100,25 @@ class _SplitsOnce:
     (``check_cv``), with the ``y`` of the first call.
     """
 
-    def __init__(self, cv, classifier):
+    def __init__(
+        self, cv: int | CVSplitter | Iterable[tuple[Any, Any]] | None, classifier: bool
+    ) -> None:
         self.cv = cv
         self.classifier = classifier
-        self._splits = None
+        self._splits: list[tuple[Any, Any]] | None = None
 
-    def split(self, X, y=None, **split_params):
+    def split(
+        self, X: ArrayLike, y: ArrayLike | None = None, **split_params: Any
+    ) -> Iterator[tuple[Any, Any]]:
         if self._splits is None:
             cv = check_cv(self.cv, y, classifier=self.classifier)
             self._splits = list(cv.split(X, y, **split_params))
         return iter(self._splits)
 
 
-def _check_spaces(param_distributions):
+def _check_spaces(
+    param_distributions: SearchSpace | Sequence[SearchSpace],
+) -> list[SearchSpace]:
     """``param_distributions`` as a list of dicts, with each entry checked."""
     spaces = (
         [param_distributions]
@@ -106,9 +141,15 @@ def _check_spaces(param_distributions):
     return spaces
 
 
-def _sample(spaces, chooser, n_candidates, rng):
+def _sample(
+    spaces: Sequence[SearchSpace],
+    chooser: categorical[int],
+    n_candidates: int,
+    rng: np.random.RandomState,
+) -> tuple[list[dict[str, Any]], list[int]]:
     """Draw candidates, each from a space drawn from ``chooser``."""
-    candidates, origins = [], []
+    candidates: list[dict[str, Any]] = []
+    origins: list[int] = []
     for _ in range(n_candidates):
         origin = chooser.rvs(random_state=rng) if len(spaces) > 1 else 0
         params = {}
@@ -122,7 +163,7 @@ def _sample(spaces, chooser, n_candidates, rng):
     return candidates, origins
 
 
-def _describe_space(space):
+def _describe_space(space: SearchSpace) -> str:
     """``"name range, name range"``, each range from the entry's ``describe()``."""
     return ", ".join(
         f"{name} {as_distribution(entry).describe()}" for name, entry in space.items()
@@ -347,7 +388,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: dict[str, list[Any]] = {
         **BaseSearchCV._parameter_constraints,
         "param_distributions": [dict, list],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), "array-like"],
@@ -359,24 +400,34 @@ class CoarseToFineSearchCV(BaseSearchCV):
         "random_state": ["random_state"],
     }
 
+    # a dict or a list of dicts per round, shaped like param_distributions
+    search_spaces_: list[Any]
+    n_rounds_: int
+    interrupted_: bool
+    n_candidates_: list[int]
+
     def __init__(
         self,
-        estimator,
-        param_distributions,
+        estimator: Any,
+        param_distributions: SearchSpace | Sequence[SearchSpace],
         *,
-        n_iter=10,
-        n_rounds=3,
-        top_k=0.2,
-        scoring=None,
-        n_jobs=None,
-        refit=True,
-        cv=None,
-        verbose=0,
-        pre_dispatch="2*n_jobs",
-        random_state=None,
-        error_score=np.nan,
-        return_train_score=False,
-    ):
+        n_iter: int | Sequence[int] = 10,
+        n_rounds: int = 3,
+        top_k: float = 0.2,
+        scoring: str
+        | Callable[..., Any]
+        | Sequence[str]
+        | Mapping[str, Callable[..., Any]]
+        | None = None,
+        n_jobs: int | None = None,
+        refit: bool | str | Callable[..., Any] = True,
+        cv: int | CVSplitter | Iterable[tuple[ArrayLike, ArrayLike]] | None = None,
+        verbose: int = 0,
+        pre_dispatch: int | str = "2*n_jobs",
+        random_state: int | np.random.RandomState | None = None,
+        error_score: Literal["raise"] | float = np.nan,
+        return_train_score: bool = False,
+    ) -> None:
         self.param_distributions = param_distributions
         self.n_iter = n_iter
         self.n_rounds = n_rounds
@@ -394,10 +445,10 @@ class CoarseToFineSearchCV(BaseSearchCV):
             return_train_score=return_train_score,
         )
 
-    def _n_iter_per_round(self):
+    def _n_iter_per_round(self) -> list[int]:
         if isinstance(self.n_iter, numbers.Integral):
             return [int(self.n_iter)] * self.n_rounds
-        n_iter = list(self.n_iter)
+        n_iter = list(cast("Sequence[int]", self.n_iter))
         if len(n_iter) != self.n_rounds or not all(
             isinstance(n, numbers.Integral) and n >= 1 for n in n_iter
         ):
@@ -408,7 +459,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
             )
         return [int(n) for n in n_iter]
 
-    def _ranking_metric(self, results=None):
+    def _ranking_metric(self, results: Mapping[str, Any] | None = None) -> str | None:
         """The metric that ranks the candidates ("score" if single), or None."""
         if results is None:
             multimetric = isinstance(self.scoring, list | tuple | set | dict)
@@ -418,7 +469,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
             return "score"
         return self.refit if isinstance(self.refit, str) else None
 
-    def _check_ranking_metric(self, results=None):
+    def _check_ranking_metric(self, results: Mapping[str, Any] | None = None) -> str:
         """The ranking metric, which zooming needs."""
         metric = self._ranking_metric(results)
         if metric is None:
@@ -430,7 +481,9 @@ class CoarseToFineSearchCV(BaseSearchCV):
             )
         return metric
 
-    def _top_candidates(self, results, metric, n_evaluated):
+    def _top_candidates(
+        self, results: Mapping[str, Any], metric: str, n_evaluated: int
+    ) -> NDArray[np.intp]:
         """Indices of the best candidates so far, best first."""
         scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
         finite = np.flatnonzero(np.isfinite(scores))
@@ -441,7 +494,14 @@ class CoarseToFineSearchCV(BaseSearchCV):
         order = finite[np.argsort(-scores[finite], kind="stable")]
         return order[:k]
 
-    def _narrow_spaces(self, spaces, chooser, results, origins, metric):
+    def _narrow_spaces(
+        self,
+        spaces: list[SearchSpace],
+        chooser: categorical[int],
+        results: Mapping[str, Any],
+        origins: Sequence[int],
+        metric: str,
+    ) -> tuple[list[SearchSpace], categorical[int]]:
         """Each space narrowed around its best candidates; ``chooser`` toward them."""
         best = self._top_candidates(results, metric, len(origins))
         if len(best) == 0:
@@ -460,7 +520,13 @@ class CoarseToFineSearchCV(BaseSearchCV):
             )
         return narrowed, chooser.narrow([origins[j] for j in best])
 
-    def _print_round(self, round_, results, n_total, spaces):
+    def _print_round(
+        self,
+        round_: int,
+        results: Mapping[str, Any],
+        n_total: int,
+        spaces: Sequence[SearchSpace],
+    ) -> None:
         """The verbose line of a scored round: candidates, best score, ranges."""
         metric = self._ranking_metric(results)
         best = ""
@@ -476,7 +542,12 @@ class CoarseToFineSearchCV(BaseSearchCV):
             flush=True,
         )
 
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+    def _run_search(
+        self,
+        evaluate_candidates: Callable[..., dict[str, Any]],
+        *,
+        callback_ctx: Any = None,
+    ) -> None:
         """Sample, evaluate and narrow the space, ``n_rounds`` times."""
         if isinstance(self.cv, Iterator):
             raise ValueError(
@@ -500,11 +571,11 @@ class CoarseToFineSearchCV(BaseSearchCV):
         self.search_spaces_ = []
         self.n_candidates_ = []
         self.interrupted_ = False
-        origins = []
-        results = None
+        origins: list[int] = []
+        results: dict[str, Any] | None = None
         with _CtrlCStopsTheSearch() as ctrl_c:
             for round_ in range(self.n_rounds):
-                if round_ > 0:
+                if results is not None:  # every round but the first
                     metric = self._check_ranking_metric(results)
                     spaces, chooser = self._narrow_spaces(
                         spaces, chooser, results, origins, metric
@@ -550,7 +621,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
         if callback_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
 
-    def _warn_interrupted(self, round_, n_finished):
+    def _warn_interrupted(self, round_: int, n_finished: int) -> None:
         self.interrupted_ = True
         warnings.warn(
             f"Ctrl-C stopped the search in round {round_ + 1} of {self.n_rounds}; "
@@ -575,17 +646,17 @@ class _CtrlCStopsTheSearch:
     application's own handler is left alone.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.requested = False
         self._evaluating = False
-        self._previous = None
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
         if self._evaluating:
             raise KeyboardInterrupt
 
-    def __enter__(self):
+    def __enter__(self) -> _CtrlCStopsTheSearch:
         if (
             threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -593,13 +664,13 @@ class _CtrlCStopsTheSearch:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> Literal[False]:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
         return False
 
     @contextlib.contextmanager
-    def evaluating(self):
+    def evaluating(self) -> Iterator[None]:
         """Mark the evaluation of a round's candidates."""
         if self.requested:
             raise KeyboardInterrupt
@@ -611,7 +682,7 @@ class _CtrlCStopsTheSearch:
 
 
 # the parameter holding each solver's momentum term (its first-moment average)
-_MOMENTUM_PARAMETER = {
+_MOMENTUM_PARAMETER: dict[str, str | None] = {
     "adam": "beta_1",
     "momentum": "momentum",
     "rmsprop": None,
@@ -619,7 +690,12 @@ _MOMENTUM_PARAMETER = {
 }
 
 
-def tuning_space(priority=1, *, solver="adam", prefix=""):
+def tuning_space(
+    priority: Literal[1, 2, 3] = 1,
+    *,
+    solver: Literal["adam", "momentum", "rmsprop", "sgd"] = "adam",
+    prefix: str = "",
+) -> dict[str, SearchEntry]:
     """Search space for :class:`~sknormnet.MLPBatchNormClassifier` by priority.
 
     Not all hyperparameters matter equally. The learning rate matters most; then
@@ -688,7 +764,7 @@ def tuning_space(priority=1, *, solver="adam", prefix=""):
     if not isinstance(prefix, str):
         raise ValueError(f"prefix={prefix!r} must be a string such as 'mlp__'.")
 
-    space = {"learning_rate_init": loguniform(1e-4, 1.0)}
+    space: dict[str, SearchEntry] = {"learning_rate_init": loguniform(1e-4, 1.0)}
     if priority >= 2:
         momentum = _MOMENTUM_PARAMETER[solver]
         if momentum is not None:

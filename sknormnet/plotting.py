@@ -4,18 +4,31 @@ matplotlib is imported only when a plotting function is called, so the rest of
 sknormnet works without it.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from sknormnet.distributions import as_distribution
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+    from numpy.typing import NDArray
+
+    from sknormnet.distributions import SearchDistribution
+
 __all__ = ["plot_learning_curves", "plot_search"]
 
 
-def _import_pyplot():
+def _import_pyplot() -> ModuleType:
     """Import ``matplotlib.pyplot``, or explain how to install it."""
     try:
         import matplotlib.pyplot as plt
@@ -27,12 +40,12 @@ def _import_pyplot():
     return plt
 
 
-def _as_spaces(space):
+def _as_spaces(space: Any) -> list[Any]:
     """A search space (dict or list of dicts) as a list of dicts."""
     return [space] if isinstance(space, dict) else list(space)
 
 
-def _entry(spaces, name):
+def _entry(spaces: Sequence[Any], name: str) -> SearchDistribution | None:
     """The first entry for ``name`` among a list of dicts, as a distribution, or None."""
     for space in spaces:
         if name in space:
@@ -40,21 +53,21 @@ def _entry(spaces, name):
     return None
 
 
-def _listed(dist):
+def _listed(dist: object) -> list[Any] | None:
     """The values of a distribution drawn from a list, else None."""
     return getattr(dist, "values", None)
 
 
-def _unique(values):
+def _unique(values: Sequence[Any]) -> list[Any]:
     """The values without repeats, in their order of appearance."""
-    unique = []
+    unique: list[Any] = []
     for value in values:
         if not any(value is u or value == u for u in unique):
             unique.append(value)
     return unique
 
 
-def _span(dist, scale):
+def _span(dist: Any, scale: str) -> tuple[float, float] | None:
     """The interval of x a distribution draws from, on the plotted variable."""
     if dist is None or _listed(dist) is not None or scale == "category":
         return None
@@ -76,7 +89,15 @@ class _Panel:
     a category axis, or the values of a numeric list.
     """
 
-    def __init__(self, label, x, scale, spans, categories=None, integer=False):
+    def __init__(
+        self,
+        label: str,
+        x: NDArray[np.float64],
+        scale: str,
+        spans: Sequence[tuple[float, float] | None],
+        categories: Sequence[Any] | None = None,
+        integer: bool = False,
+    ) -> None:
         self.label = label
         self.x = x
         self.scale = scale
@@ -85,7 +106,12 @@ class _Panel:
         self.integer = integer
 
 
-def _layer_panels(name, values, present, dists):
+def _layer_panels(
+    name: str,
+    values: Sequence[Any],
+    present: NDArray[np.bool_],
+    dists: Sequence[SearchDistribution | None],
+) -> list[_Panel]:
     """The number of layers and the mean units per layer of tuple values."""
     depth = np.full(len(present), np.nan)
     width = np.full(len(present), np.nan)
@@ -97,10 +123,8 @@ def _layer_panels(name, values, present, dists):
     if scale not in ("log", "linear"):
         scale = as_distribution(list(width[present])).axis_scale()
     # each round's widths are drawn from the n_units component of layer_sizes
-    units = [
-        None if getattr(d, "n_units", None) is None else as_distribution(d.n_units)
-        for d in dists
-    ]
+    components = [getattr(d, "n_units", None) for d in dists]
+    units = [None if c is None else as_distribution(c) for c in components]
     depths = sorted({int(d) for d in depth[present]})
     return [
         _Panel(
@@ -120,7 +144,12 @@ def _layer_panels(name, values, present, dists):
     ]
 
 
-def _panels_for(name, values, present, dists):
+def _panels_for(
+    name: str,
+    values: Sequence[Any],
+    present: NDArray[np.bool_],
+    dists: Sequence[SearchDistribution | None],
+) -> list[_Panel]:
     """The panels of one parameter: two for layer sizes, else one."""
     if all(isinstance(v, tuple) for v in values):
         return _layer_panels(name, values, present, dists)
@@ -148,7 +177,7 @@ def _panels_for(name, values, present, dists):
     return [_Panel(label, x, scale, spans, listed, integer=integer)]
 
 
-def _wrapped(label, width=32):
+def _wrapped(label: str, width: int = 32) -> str:
     """A long ``step__parameter`` label broken after its last ``__``."""
     if len(label) <= width or "__" not in label:
         return label
@@ -156,7 +185,7 @@ def _wrapped(label, width=32):
     return f"{prefix}__\n{rest}"
 
 
-def _format_log_axis(ax, integer):
+def _format_log_axis(ax: Axes, integer: bool) -> None:
     """Readable ticks on a log x axis.
 
     Integers (layer widths, ``loguniform_int``) are ticked at powers of two
@@ -176,7 +205,32 @@ def _format_log_axis(ax, integer):
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
-def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
+@overload
+def plot_search(
+    search: Any,
+    params: Sequence[str] | None = None,
+    *,
+    metric: str | None = None,
+    axes: None = None,
+    ncols: int = 3,
+) -> tuple[Figure, NDArray[np.object_]]: ...
+@overload
+def plot_search(
+    search: Any,
+    params: Sequence[str] | None = None,
+    *,
+    metric: str | None = None,
+    axes: Axes | Sequence[Axes] | NDArray[np.object_],
+    ncols: int = 3,
+) -> tuple[Figure | SubFigure, NDArray[np.object_]]: ...
+def plot_search(
+    search: Any,
+    params: Sequence[str] | None = None,
+    *,
+    metric: str | None = None,
+    axes: Axes | Sequence[Axes] | NDArray[np.object_] | None = None,
+    ncols: int = 3,
+) -> tuple[Figure | SubFigure, NDArray[np.object_]]:
     """Plot the score of each candidate against each tuned parameter, by round.
 
     Each parameter is drawn on its natural scale: a log axis for parameters
@@ -263,7 +317,7 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
         raise ValueError(f"metric={metric!r} is not one of {available}.")
     scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
 
-    tuned = []
+    tuned: list[str] = []
     for candidate in candidates:
         tuned.extend(name for name in candidate if name not in tuned)
     if params is None:
@@ -293,16 +347,16 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
         grid = grid.ravel()
         for ax in grid[len(panels) :]:
             ax.set_visible(False)
-        axes = grid[: len(panels)]
+        drawn = grid[: len(panels)]
     else:
-        axes = np.ravel(axes)
-        if len(axes) < len(panels):
+        given = np.ravel(np.asarray(axes, dtype=object))
+        if len(given) < len(panels):
             raise ValueError(
-                f"axes holds {len(axes)} Axes but {len(panels)} panels are drawn; "
+                f"axes holds {len(given)} Axes but {len(panels)} panels are drawn; "
                 "pass one Axes per panel or axes=None."
             )
-        axes = axes[: len(panels)]
-        fig = axes[0].figure
+        drawn = given[: len(panels)]
+        fig = drawn[0].figure
 
     cmap = plt.get_cmap("viridis")
     colors = {
@@ -310,7 +364,7 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
     }
     ranks = np.asarray(results.get(f"rank_test_{metric}", -scores))
     best = int(np.argmin(ranks)) if np.any(np.isfinite(scores)) else None
-    for ax, panel in zip(axes, panels):
+    for ax, panel in zip(drawn, panels):
         for i, r in enumerate(round_ids):
             mask = rounds == r
             x = panel.x[mask]
@@ -325,8 +379,9 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
                 edgecolors="none",
                 label=f"round {r}",
             )
-            if i < len(panel.spans) and panel.spans[i] is not None:
-                ax.axvspan(*panel.spans[i], color=colors[r], alpha=0.08, linewidth=0)
+            span = panel.spans[i] if i < len(panel.spans) else None
+            if span is not None:
+                ax.axvspan(*span, color=colors[r], alpha=0.08, linewidth=0)
         if best is not None and np.isfinite(panel.x[best]):
             best_x = panel.x[best]
             if panel.scale == "category":
@@ -344,6 +399,7 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
         if panel.scale in ("log", "one_minus"):
             ax.set_xscale("log")
         if panel.scale == "category":
+            assert panel.categories is not None  # set for every category axis
             ax.set_xticks(range(len(panel.categories)))
             ax.set_xticklabels([str(c) for c in panel.categories])
             # The rounds sit side by side around each category's tick.
@@ -355,12 +411,14 @@ def plot_search(search, params=None, *, metric=None, axes=None, ncols=3):
         elif panel.scale in ("log", "one_minus"):
             _format_log_axis(ax, panel.integer)
         ax.set_xlabel(_wrapped(panel.label))
-    axes[0].set_ylabel(f"mean test {metric}")
-    axes[0].legend(fontsize="small")
-    return fig, np.asarray(axes)
+    drawn[0].set_ylabel(f"mean test {metric}")
+    drawn[0].legend(fontsize="small")
+    return fig, np.asarray(drawn)
 
 
-def plot_learning_curves(estimator, ax=None):
+def plot_learning_curves(
+    estimator: Any, ax: Sequence[Axes] | NDArray[np.object_] | None = None
+) -> list[Axes]:
     """Draw an MLP's per-epoch histories: losses, validation score, learning rate.
 
     Parameters
@@ -393,7 +451,7 @@ def plot_learning_curves(estimator, ax=None):
     check_is_fitted(model, "loss_curve_")
     if ax is None:
         _, ax = plt.subplots(1, 3, figsize=(13, 3.5))
-    loss_ax, score_ax, rate_ax = list(np.ravel(ax))
+    loss_ax, score_ax, rate_ax = list(np.ravel(np.asarray(ax, dtype=object)))
     epochs = np.arange(1, len(model.loss_curve_) + 1)
     loss_ax.plot(epochs, model.loss_curve_, label="training loss")
     if model.validation_loss_curve_:
