@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, recall_score
 from sklearn.model_selection import GridSearchCV
@@ -19,6 +18,17 @@ from sklearn.preprocessing import StandardScaler
 
 import sknormnet._mlp
 from sknormnet import MLPBatchNormClassifier
+
+try:
+    from sklearn.callback import ProgressBar, ScoringMonitor
+except ImportError:  # scikit-learn < 1.9 has no callbacks
+    ProgressBar = ScoringMonitor = None
+
+# Training works without callbacks; these tests need ``set_callbacks`` (the
+# interrupt tests use a callback to press Ctrl-C at a given epoch).
+needs_callbacks = pytest.mark.skipif(
+    ProgressBar is None, reason="callbacks need scikit-learn 1.9 or newer"
+)
 
 
 def _quiet_fit(model, X, y, **kwargs):
@@ -384,6 +394,7 @@ def test_zero_sample_weight_rows_do_not_train(small_multiclass):
 # ---------------------------------------------------------------- callbacks
 
 
+@needs_callbacks
 def test_callbacks_see_every_epoch_with_a_fitted_estimator(small_multiclass):
     X, y = small_multiclass
     callback = RecordingCallback()
@@ -405,6 +416,7 @@ def test_callbacks_see_every_epoch_with_a_fitted_estimator(small_multiclass):
     assert_array_equal(callback.fitted[-1].predict_proba(X), model.predict_proba(X))
 
 
+@needs_callbacks
 def test_callback_can_stop_training(small_multiclass):
     X, y = small_multiclass
     model = MLPBatchNormClassifier((8,), max_iter=50, random_state=0)
@@ -415,6 +427,7 @@ def test_callback_can_stop_training(small_multiclass):
     assert model.n_iter_ == 3
 
 
+@needs_callbacks
 def test_partial_fit_is_a_fit_task_with_one_epoch(small_multiclass):
     X, y = small_multiclass
     callback = RecordingCallback()
@@ -423,6 +436,7 @@ def test_partial_fit_is_a_fit_task_with_one_epoch(small_multiclass):
     assert callback.events.count(("end", "epoch")) == 1
 
 
+@needs_callbacks
 def test_scoring_monitor_logs_a_score_per_epoch(small_multiclass):
     X, y = small_multiclass
     monitor = ScoringMonitor(scoring="accuracy")
@@ -435,6 +449,7 @@ def test_scoring_monitor_logs_a_score_per_epoch(small_multiclass):
     assert epochs["accuracy"].iloc[-1] == pytest.approx(model.score(X, y))
 
 
+@needs_callbacks
 def test_callbacks_propagate_through_pipeline_and_search(small_multiclass, capsys):
     X, y = small_multiclass
     pipeline = make_pipeline(
@@ -476,6 +491,7 @@ def test_verbose_prints_one_line_per_epoch(digits, capsys):
 # ------------------------------------------------------------- interrupting
 
 
+@needs_callbacks
 def test_keyboard_interrupt_from_a_callback_leaves_a_usable_model(digits):
     X, y = digits
     model = MLPBatchNormClassifier(
@@ -489,6 +505,7 @@ def test_keyboard_interrupt_from_a_callback_leaves_a_usable_model(digits):
     assert model.score(X, y) > 0.5
 
 
+@needs_callbacks
 def test_keyboard_interrupt_with_early_stopping_keeps_the_best_epoch(digits):
     X, y = digits
     model = MLPBatchNormClassifier(
@@ -503,6 +520,7 @@ def test_keyboard_interrupt_with_early_stopping_keeps_the_best_epoch(digits):
         assert_array_equal(a, b)
 
 
+@needs_callbacks
 def test_ctrl_c_stops_at_the_end_of_the_current_batch(small_multiclass):
     X, y = small_multiclass
     handler_before = signal.getsignal(signal.SIGINT)
@@ -522,6 +540,7 @@ def test_ctrl_c_stops_at_the_end_of_the_current_batch(small_multiclass):
     assert np.all(np.isfinite(model.predict_proba(X)))
 
 
+@needs_callbacks
 def test_second_ctrl_c_stops_at_once_and_keeps_a_consistent_model(small_multiclass):
     X, y = small_multiclass
 
@@ -538,6 +557,7 @@ def test_second_ctrl_c_stops_at_once_and_keeps_a_consistent_model(small_multicla
     assert np.all(np.isfinite(model.predict_proba(X)))
 
 
+@needs_callbacks
 def test_ctrl_c_is_left_to_an_application_that_handles_it(small_multiclass):
     # Under a handler of its own (a search's, a program's), Ctrl-C must stop
     # the caller, not return a cut-short model as if it were finished.

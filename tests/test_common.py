@@ -53,7 +53,17 @@ def expected_failed_checks(estimator):
     return BATCH_NORM_FAILED_CHECKS if estimator.batch_norm else {}
 
 
-@parametrize_with_checks(CONFIGURATIONS, expected_failed_checks=expected_failed_checks)
+def _parametrize_with_checks(estimators, **kwargs):
+    """``parametrize_with_checks``, with the checks in a list.
+
+    scikit-learn 1.6 hands pytest a generator, which pytest 9.1 deprecates.
+    """
+    decorator = parametrize_with_checks(estimators, **kwargs)
+    names, checks = decorator.args
+    return pytest.mark.parametrize(names, list(checks), **decorator.kwargs)
+
+
+@_parametrize_with_checks(CONFIGURATIONS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

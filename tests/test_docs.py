@@ -50,7 +50,6 @@ def test_docs_build_without_warnings(tmp_path, run_python):
         str(tmp_path / "doctrees"),
         str(tmp_path / "docs"),
         str(tmp_path / "html"),
-        env={"SKNORMNET_DOCS_OFFLINE": "1"},
         timeout=600,
         strict=False,
     )
