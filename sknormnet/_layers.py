@@ -136,7 +136,7 @@ def _batch_norm_forward_kernel(
     """``out = activation(gamma * z_norm + beta)`` over the batch ``z``, the
     activation being relu or the identity (see kernel_activation), with the
     running statistics updated in place; return the batch's ``mean`` and
-    ``inv_std``.
+    ``inv_std``, and whether the variance of a unit overflowed.
 
     The mean and variance come from one pass of Welford's update, as accurate
     as the two-pass formula.
@@ -164,12 +164,17 @@ def _batch_norm_forward_kernel(
             + (one - momentum) * squares[unit] * inverse_n_minus_one
         )
     inv_std = one / np.sqrt(squares * inverse_counts[n_samples - 1] + epsilon)
+    # A variance that overflowed to inf leaves inv_std 0; a NaN from weights
+    # that diverged is not 0, and passes on to the non-finite loss check.
+    overflowed = False
+    for unit in range(n_units):
+        overflowed |= inv_std[unit] == 0
     scale = gamma * inv_std
     for row in range(n_samples):
         for unit in range(n_units):
             value = (z[row, unit] - mean[unit]) * scale[unit] + beta[unit]
             out[row, unit] = activate(value, code)
-    return mean, inv_std
+    return mean, inv_std, overflowed
 
 
 @kernel
@@ -319,7 +324,7 @@ class BatchNorm:
             )
         dtype = z.dtype.type
         self._output = reusable(self._output, z.shape, z.dtype)
-        self._mean, self._inv_std = _batch_norm_forward_kernel(
+        self._mean, self._inv_std, overflowed = _batch_norm_forward_kernel(
             z,
             self.gamma,
             self.beta,
@@ -332,9 +337,7 @@ class BatchNorm:
             self._output,
         )
         self._input = z
-        if not self._inv_std.all():
-            # A variance that overflowed to inf; a NaN from weights that
-            # diverged passes on, to be reported as a non-finite loss.
+        if overflowed:
             _raise_overflow(z)
         return finish_activation(self._output, self.activation)
 
