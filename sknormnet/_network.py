@@ -445,13 +445,15 @@ class Network:
             add_bias_and_activate(out, output_bias, "identity")
             if finish is not None:
                 finish(out)
-        if not np.isfinite(logits).all():
-            # Only an input beyond the dtype's range gets here: the folded
+            # Chunk by chunk, while it is in cache and with a small temporary.
+            # Only an input beyond the dtype's range fails: the folded
             # parameters are finite after training.
-            magnitude = abs(X).max()
-            raise ValueError(
-                f"X holds values up to {magnitude:.3g}, which overflow {X.dtype} "
-                "in the network's layers; scale the features as they were "
-                "scaled for training (e.g. with the same StandardScaler)."
-            )
+            if not np.isfinite(out).all():
+                magnitude = abs(X).max()
+                raise ValueError(
+                    f"X holds values up to {magnitude:.3g}, which overflow "
+                    f"{X.dtype} in the network's layers; scale the features as "
+                    "they were scaled for training (e.g. with the same "
+                    "StandardScaler)."
+                )
         return logits
