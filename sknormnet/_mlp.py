@@ -804,15 +804,14 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     def _fitted_attributes_copy(self):
         """Copies of the learned attributes and of the network they are views
         of, for a callback's fitted estimator."""
+        network = self._network.copy()
+        views = self._network_views(network)
         attributes = {
             name: copy.deepcopy(value)
             for name, value in vars(self).items()
-            if name.endswith("_") and not name.startswith("_")
+            if name.endswith("_") and not name.startswith("_") and name not in views
         }
-        network = self._network.copy()
-        attributes["_network"] = network
-        attributes.update(self._network_views(network))
-        return attributes
+        return {**attributes, **views, "_network": network}
 
     @staticmethod
     def _network_views(network):
