@@ -184,6 +184,7 @@ class Network:
 
         self._gradients = (coef_grads, intercept_grads, gamma_grads, beta_grads)
         self._row_weights = None
+        self._settings = None
         self.configure(activation, batch_norm_momentum, batch_norm_epsilon)
 
     @classmethod
@@ -251,7 +252,7 @@ class Network:
         """Set the hidden activation and the batch-norm settings, building
         the layers around the arrays when they change."""
         settings = (activation, batch_norm_momentum, batch_norm_epsilon)
-        if settings == getattr(self, "_settings", None):
+        if settings == self._settings:
             return
         self._settings = settings
         self.activation = activation

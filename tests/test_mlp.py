@@ -698,7 +698,9 @@ def test_predictions_are_finite_or_a_clear_error_at_extreme_input(
 ):
     X, y = small_multiclass
     model = _quiet_fit(
-        MLPBatchNormClassifier((8,), batch_norm=batch_norm, max_iter=3), X, y
+        MLPBatchNormClassifier((8,), batch_norm=batch_norm, max_iter=3, random_state=0),
+        X,
+        y,
     )
     extreme = np.full((2, 6), 1e308)
     with warnings.catch_warnings():
