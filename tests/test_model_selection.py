@@ -732,12 +732,10 @@ def test_a_callback_can_stop_the_search_after_a_round():
     assert len(search.search_spaces_) == 1
 
 
-ROUND_LINE = re.compile(
-    r"^round (\d): (\d+)/(\d+) candidates done, best CV (\w+) so far (\S+) \| (.*)$"
-)
+ROUND_LINE = re.compile(r"^round (\d): (\d+)/(\d+) candidates, best CV (\w+) (\S+)$")
 
 
-def test_verbose_prints_one_line_per_round_once_it_is_scored(capsys):
+def test_verbose_prints_what_it_fits_then_each_round_once_it_is_scored(capsys):
     space = {"lr": loguniform(1e-6, 1.0), "act": ["relu", "tanh"]}
     search = CoarseToFineSearchCV(
         Peak(), space, n_iter=[4, 3, 2], n_rounds=3, top_k=2, cv=2, random_state=0
@@ -747,24 +745,25 @@ def test_verbose_prints_one_line_per_round_once_it_is_scored(capsys):
 
     search.set_params(verbose=1).fit(X_TINY)
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "CoarseToFineSearchCV: 3 rounds x 2/3/4 candidates x 2 folds"
     rounds = [ROUND_LINE.match(line) for line in lines]
+    assert [i for i, match in enumerate(rounds) if match] == [1, 3, 5]
     rounds = [match.groups() for match in rounds if match]
     assert [r[:4] for r in rounds] == [
         ("0", "4", "9", "score"),
         ("1", "7", "9", "score"),
         ("2", "9", "9", "score"),
     ]
-    # scikit-learn's line about the fits of a round comes before its line
-    assert lines[0] == "Fitting 2 folds for each of 4 candidates, totalling 8 fits"
-    assert ROUND_LINE.match(lines[1])
     scores = search.cv_results_["mean_test_score"]
-    for (_, done, _, _, best, ranges), space in zip(rounds, search.search_spaces_):
+    for (_, done, _, _, best), ranges, space in zip(
+        rounds, lines[2::2], search.search_spaces_
+    ):
         assert best == f"{scores[: int(done)].max():.4f}"
         assert ranges == (
-            f"lr {as_distribution(space['lr']).describe()}, "
+            f"  lr {as_distribution(space['lr']).describe()}, "
             f"act {as_distribution(space['act']).describe()}"
         )
-    assert rounds[0][5] == "lr 1e-06..1, act relu|tanh"
+    assert lines[2] == "  lr 1e-06..1, act relu|tanh"
 
 
 def test_verbose_names_the_ranking_metric_and_each_space(capsys):
@@ -780,12 +779,47 @@ def test_verbose_names_the_ranking_metric_and_each_space(capsys):
         random_state=0,
         verbose=1,
     ).fit(X_TINY)
-    lines = [
-        line for line in capsys.readouterr().out.splitlines() if ROUND_LINE.match(line)
-    ]
-    assert len(lines) == 2
-    assert "best CV high so far" in lines[0]
-    assert lines[0].endswith("| lr 1e-06..1; shift 0..10")
+    lines = capsys.readouterr().out.splitlines()
+    rounds = [i for i, line in enumerate(lines) if ROUND_LINE.match(line)]
+    assert len(rounds) == 2
+    assert "best CV high " in lines[rounds[0]]
+    assert lines[rounds[0] + 1] == "  lr 1e-06..1; shift 0..10"
+
+
+@pytest.mark.parametrize("columns", [40, 80])
+def test_verbose_lines_fit_the_terminal_and_keep_each_range_whole(
+    capsys, monkeypatch, columns
+):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    step = "a_step_with_a_long_name"
+    space = {
+        f"{step}__lr": loguniform(1e-6, 1.0),
+        f"{step}__beta": one_minus_loguniform(0.5, 0.9999),
+        f"{step}__act": ["relu", "tanh", "logistic"],
+    }
+    CoarseToFineSearchCV(
+        Pipeline([(step, Peak())]),
+        space,
+        n_iter=3,
+        n_rounds=2,
+        cv=2,
+        random_state=0,
+        verbose=2,
+    ).fit(X_TINY)
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= columns for line in lines), lines
+    text = "\n".join(lines)
+    # a range is never split from its name across lines
+    for name in space:
+        assert re.search(rf"{name} \S+", text)
+    # the progress of each round, once its fits are done
+    assert (
+        sum(
+            re.fullmatch(r"  round \d: 6/6 fits, \d+ s, done", line) is not None
+            for line in lines
+        )
+        == 2
+    )
 
 
 # ------------------------------------------------------------------ Ctrl-C
