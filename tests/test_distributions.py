@@ -458,3 +458,42 @@ def test_as_distribution_keeps_distributions_and_converts_the_rest(name):
 def test_as_distribution_rejects_what_cannot_be_drawn(entry, error, match):
     with pytest.raises(error, match=match):
         as_distribution(entry)
+
+
+@pytest.mark.parametrize(
+    "entry, value, expected",
+    [
+        # the position on the scale each samples uniformly
+        (loguniform(1e-4, 1.0), 1e-3, (0.25,)),
+        (one_minus_loguniform(0.9, 0.999), 0.99, (0.5,)),
+        (stats.uniform(0, 10), 7.5, (0.75,)),
+        # numbers in a list are ranked, in sorted order
+        ([512, 32, 128, 64], 128, (2 / 3,)),
+        ([1], 1, (0.0,)),
+        # other values are one-hot, any two of them 1 apart
+        (["relu", "tanh", "logistic"], "tanh", (0.0, 0.5**0.5, 0.0)),
+    ],
+)
+def test_coordinates_place_a_value_on_the_sampling_scale(entry, value, expected):
+    assert_allclose(as_distribution(entry).coordinates(value), expected)
+
+
+def test_coordinates_of_loguniform_int_and_layer_sizes():
+    units = loguniform_int(32, 512)
+    # its cdf: the integer k covers [k - 0.5, k + 0.5) on the log scale
+    assert_allclose(
+        units.coordinates(128),
+        ((np.log(128.5) - np.log(31.5)) / (np.log(512.5) - np.log(31.5)),),
+    )
+    layers = layer_sizes(n_layers=[1, 2, 3], n_units=units)
+    depth, width = layers.coordinates((64, 256))
+    assert depth == 0.5
+    assert_allclose(width, np.mean([units.coordinates(64), units.coordinates(256)]))
+
+
+def test_coordinates_are_empty_for_a_sampler_with_rvs_only():
+    class Anything:
+        def rvs(self, size=None, random_state=None):
+            return 1.0
+
+    assert as_distribution(Anything()).coordinates(1.0) == ()
