@@ -161,13 +161,11 @@ def _sample(
     return candidates, origins
 
 
-def _describe_space(space: SearchSpace, unbroken: bool = False) -> str:
-    """``"name range, name range"``, each range from the entry's ``describe()``;
-    ``unbroken`` joins each name and range with no-break spaces, so that
-    wrapping the text never separates them."""
-    glue = _NO_BREAK if unbroken else " "
-    return ", ".join(
-        f"{name} {as_distribution(entry).describe()}".replace(" ", glue)
+def _describe_space(space: SearchSpace) -> str:
+    """``"name range; name range"``, each range from the entry's ``describe()``,
+    joined to its name by no-break spaces that wrapping the line keeps."""
+    return "; ".join(
+        f"{name} {as_distribution(entry).describe()}".replace(" ", _NO_BREAK)
         for name, entry in space.items()
     )
 
@@ -675,31 +673,27 @@ class CoarseToFineSearchCV(BaseSearchCV):
                 if not alive:
                     break
             last = k == len(rungs) - 1
-            estimators = []
+            # a fresh fit is (None, its parameters), built in the worker; a
+            # continued one, the model of the rung before and what changes
+            starts = []
             for i in alive:
                 for split in range(n_splits):
                     if k == 0:
                         params = dict(candidates[i])
                         if epochs is not None:
                             params[cast("str", self.resource)] = epochs
-                        estimator = clone(evaluation.base_estimator).set_params(
-                            **clone(params, safe=False)
-                        )
+                        starts.append((None, params))
                     else:
-                        estimator = models.pop((i, split))
-                        estimator.set_params(
-                            **{
-                                self._warm_start_name(): True,
-                                cast("str", self.resource): cast("int", epochs)
-                                - previous,
-                            }
-                        )
-                    estimators.append(estimator)
+                        more_epochs = {
+                            self._warm_start_name(): True,
+                            cast("str", self.resource): cast("int", epochs) - previous,
+                        }
+                        starts.append((models.pop((i, split)), more_epochs))
             label = f"  round {round_}" + (
                 "" if epochs is None else f", {epochs} epochs"
             )
             rung_outs = evaluation.run(
-                estimators, n_splits, keep_models=not last, quiet=not last, label=label
+                starts, n_splits, keep_models=not last, quiet=not last, label=label
             )
             models = {}
             for j, out in enumerate(rung_outs):
@@ -1026,7 +1020,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
         _print_wrapped(line)
         spaces = history.search_spaces[-1]
         spaces = [spaces] if isinstance(spaces, Mapping) else spaces
-        ranges = "; ".join(_describe_space(space, unbroken=True) for space in spaces)
+        ranges = " | ".join(_describe_space(space) for space in spaces)
         _print_wrapped(ranges, indent=2)
 
     def _warn_interrupted(self, round_: int, n_finished: int) -> None:
@@ -1164,10 +1158,22 @@ def _mean_scores(
 
 
 def _fit_and_score_quietly(
-    estimator: Any, X: Any, y: Any, *, quiet: bool, **kwargs: Any
+    estimator: Any,
+    params: dict[str, Any],
+    X: Any,
+    y: Any,
+    *,
+    fresh: bool,
+    quiet: bool,
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """scikit-learn's fit-and-score of one split; ``quiet`` silences the
-    convergence warnings of fits that a later rung continues."""
+    """scikit-learn's fit-and-score of one split, run in the worker: of a clone
+    of ``estimator`` with ``params`` when ``fresh``, else of the fitted
+    ``estimator`` continued with ``params``. ``quiet`` silences the convergence
+    warnings of fits that a later rung continues."""
+    if fresh:
+        estimator = clone(estimator)
+    estimator.set_params(**clone(params, safe=False))
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -1334,17 +1340,22 @@ class _Evaluation:
 
     def run(
         self,
-        estimators: list[Any],
+        starts: list[tuple[Any, dict[str, Any]]],
         n_splits: int,
         *,
         keep_models: bool,
         quiet: bool,
         label: str,
     ) -> list[dict[str, Any]]:
-        """Fit and score ``estimators[j]`` on split ``j % n_splits``, in order."""
+        """Fit and score ``starts[j]`` on split ``j % n_splits``, in order.
+
+        A start is ``(None, params)``, a clone of the estimator with
+        ``params``, or ``(model, params)``, a fitted model to continue with
+        ``params`` set.
+        """
         tasks = [
-            (estimator, self.splits[j % n_splits], self.callbacks.fit_arguments())
-            for j, estimator in enumerate(estimators)
+            (start, self.splits[j % n_splits], self.callbacks.fit_arguments())
+            for j, start in enumerate(starts)
         ]
         parallel = Parallel(
             n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch, return_as="generator"
@@ -1353,9 +1364,11 @@ class _Evaluation:
         outs = []
         for out in parallel(
             delayed(_fit_and_score_quietly)(
-                estimator,
+                self.base_estimator if model is None else model,
+                params,
                 self.X,
                 self.y,
+                fresh=model is None,
                 train=train,
                 test=test,
                 quiet=quiet,
@@ -1363,7 +1376,7 @@ class _Evaluation:
                 **self.arguments,
                 **callback_arguments,
             )
-            for estimator, (train, test), callback_arguments in tasks
+            for (model, params), (train, test), callback_arguments in tasks
         ):
             outs.append(out)
             progress.update(len(outs))
