@@ -2,14 +2,16 @@
 
 This module parses the arguments and dispatches; ``sknormnet/_cli.py`` does the
 work. See ``sknormnet tune --help`` and the "Command line" page of the
-documentation.
+documentation. It imports ``_cli`` (and so scikit-learn, pandas and numba,
+seconds of imports) only once the arguments are parsed, so that ``--help``
+and usage errors answer at once.
 """
 
 import argparse
+import difflib
 import sys
 
 from sknormnet import __version__
-from sknormnet._cli import DataError, SearchInterrupted, tune
 
 _TUNE_DESCRIPTION = """\
 Tune a pipeline (numeric columns standardized, the others one-hot encoded, then
@@ -18,15 +20,18 @@ table, holding out a stratified quarter of the rows to measure the tuned model.
 Without --csv, tunes on scikit-learn's digits (1797 images of 8x8 pixels, 10
 classes).
 
-Prints one line per round (the candidates done, the best CV score so far and the
-ranges the round sampled), then a table of the rounds, the best parameters and
-the accuracy on the held-out rows."""
+Prints a line for each column it leaves out, progress lines while each round
+runs and a line when it ends, then a table of the rounds, what each sampled,
+the best parameters and the score on the held-out rows, every line fitted to
+the terminal's width (COLUMNS)."""
 
 _TUNE_EPILOG = """\
 examples:
   sknormnet tune
   sknormnet tune --rounds 4 --n-iter 12 --priority 3 --n-jobs -1 --out results
   sknormnet tune --csv customers.csv --target outcome --out results
+  sknormnet tune --csv customers.csv --target outcome --drop email \
+      --scoring balanced_accuracy
   sknormnet tune --out results --onnx"""
 
 
@@ -108,6 +113,15 @@ def _build_parser():
     data.add_argument(
         "--target", metavar="COLUMN", help="the column of class labels to predict"
     )
+    data.add_argument(
+        "--drop",
+        metavar="COLUMN",
+        nargs="+",
+        default=[],
+        help="columns to leave out; identifiers (a different value in every "
+        "row), dates and columns without values are left out anyway, each with "
+        "a note",
+    )
     search = tune_parser.add_argument_group("search")
     search.add_argument(
         "--rounds",
@@ -130,6 +144,13 @@ def _build_parser():
         default=2,
         help="what to tune: 1 the learning rate; 2 adds beta_1, the batch size "
         "and the hidden units; 3 adds up to 4 layers and the learning-rate decay",
+    )
+    search.add_argument(
+        "--scoring",
+        metavar="NAME",
+        help="the metric that ranks the candidates and scores the held-out rows: "
+        "a scikit-learn scorer name, such as balanced_accuracy, f1_macro, "
+        "roc_auc (two classes) or neg_log_loss (default: accuracy)",
     )
     search.add_argument(
         "--cv",
@@ -181,6 +202,21 @@ def _build_parser():
     return parser, tune_parser
 
 
+def _check_scoring(parser, name):
+    """Exit with a usage error unless ``name`` is a scikit-learn scorer name."""
+    from sklearn.metrics import get_scorer_names
+
+    names = get_scorer_names()
+    if name in names:
+        return
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    parser.error(
+        f"argument --scoring: {name!r} is not a scikit-learn scorer name; {hint}"
+        "sklearn.metrics.get_scorer_names() lists them all"
+    )
+
+
 def main(argv=None):
     """Run the command line.
 
@@ -216,8 +252,12 @@ def main(argv=None):
             tune_parser.error("--joblib needs --out DIR, where to write model.joblib")
         if args.onnx and args.out is None:
             tune_parser.error("--onnx needs --out DIR, where to write model.onnx")
+        if args.scoring is not None:
+            _check_scoring(tune_parser, args.scoring)
     except SystemExit as exc:  # --help, --version, or a usage error
         return exc.code
+    from sknormnet._cli import DataError, SearchInterrupted, tune
+
     try:
         tune(
             csv=args.csv,
@@ -229,6 +269,8 @@ def main(argv=None):
             cv=args.cv,
             random_state=args.random_state,
             max_iter=args.max_iter,
+            scoring=args.scoring,
+            drop=args.drop,
             out=args.out,
             save_joblib=args.joblib,
             save_onnx=args.onnx,

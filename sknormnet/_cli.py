@@ -8,7 +8,9 @@ one line on stderr.
 import difflib
 import math
 import numbers
+import shutil
 import textwrap
+import threading
 import warnings
 from pathlib import Path
 
@@ -19,12 +21,14 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
 from sknormnet import MLPBatchNormClassifier
+from sknormnet._columns import MAX_CATEGORIES, choose_columns, is_numeric
 from sknormnet.distributions import as_distribution
 from sknormnet.model_selection import CoarseToFineSearchCV, tuning_space
 from sknormnet.preprocessing import as_text
@@ -36,6 +40,19 @@ STEP = "mlp"
 PREFIX = f"{STEP}__"
 # The classifier holds out this share of each training fold for early stopping.
 VALIDATION_FRACTION = 0.1
+# The metric of the search when --scoring is not given.
+DEFAULT_SCORING = "accuracy"
+# The search's verbosity: 2 adds progress lines inside each round to the line
+# of each round.
+SEARCH_VERBOSE = 2
+# The classes are called imbalanced when the largest has this many times the
+# rows of the smallest.
+IMBALANCED = 3
+# Loading the compiled kernels from numba's cache takes well under a second;
+# a warm-up still running after this many seconds is compiling them.
+COMPILE_PATIENCE = 3.0
+# Lines are fitted to the terminal, but never narrower than this.
+MIN_WIDTH = 40
 
 
 class DataError(ValueError):
@@ -45,6 +62,33 @@ class DataError(ValueError):
 class SearchInterrupted(Exception):
     """Ctrl-C stopped the search after some rounds, whose results were
     reported (and saved); the message says what was kept."""
+
+
+# ------------------------------------------------------------------ printing
+
+
+def terminal_width():
+    """The width to fit the output to: ``COLUMNS``, else the terminal's, else 80.
+
+    Returns
+    -------
+    width : int
+        At least ``MIN_WIDTH``, narrower than which tables cannot fit.
+    """
+    return max(shutil.get_terminal_size().columns, MIN_WIDTH)
+
+
+def say(text):
+    """Print ``text`` wrapped to the terminal, continuation lines indented."""
+    print(
+        textwrap.fill(
+            text,
+            terminal_width(),
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        ),
+        flush=True,
+    )
 
 
 # ------------------------------------------------------------------ the data
@@ -89,8 +133,7 @@ def read_csv(path):
 def split_target(frame, target, source):
     """Separate the features from the target column, dropping what is unusable.
 
-    Rows without a target value and feature columns without any value are
-    dropped, with a note on stdout.
+    Rows without a target value are dropped, with a note on stdout.
 
     Parameters
     ----------
@@ -125,17 +168,52 @@ def split_target(frame, target, source):
     if missing.any():
         n_dropped = int(missing.sum())
         rows = "row" if n_dropped == 1 else "rows"
-        print(f"note: dropped {n_dropped} {rows} without a value of {target!r}")
+        say(f"note: dropped {n_dropped} {rows} without a value of {target!r}")
         X, y = X[~missing], y[~missing]
-    empty = [column for column in X.columns if X[column].isna().all()]
-    if empty:
-        print(f"note: ignored columns without any value: {empty}")
-        X = X.drop(columns=empty)
     if X.shape[1] == 0:
         raise DataError(
             f"{source} has no feature columns besides the target {target!r}"
         )
     return X, y
+
+
+def select_features(X, drop, source, target):
+    """The feature columns to use; each column left out or capped gets a line.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The feature columns of the table.
+    drop : sequence of str
+        The columns of ``--drop``.
+    source, target : str
+        Where the table came from and the target's name, for the messages.
+
+    Returns
+    -------
+    X : DataFrame
+        The columns kept (see :func:`sknormnet._columns.choose_columns`).
+    """
+    if target in drop:
+        raise DataError(
+            f"--drop {target!r}: that is the target column; --target names the "
+            "column to predict, --drop the features to leave out"
+        )
+    try:
+        kept, decisions = choose_columns(X, drop)
+    except KeyError as exc:
+        name = exc.args[0]
+        close = difflib.get_close_matches(name, [str(c) for c in X.columns], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise DataError(f"--drop {name!r}: no such column in {source}{hint}") from None
+    for decision in decisions:
+        say(str(decision))
+    if kept.shape[1] == 0:
+        raise DataError(
+            f"no feature columns left in {source}: all were dropped (see the notes "
+            "above); give a table with columns that describe the rows"
+        )
+    return kept
 
 
 def _show(value):
@@ -181,12 +259,15 @@ def check_classes(y, target):
         )
 
 
-def check_folds(pipeline, X_train, y_train, cv):
-    """Check that every class fills the folds of ``cv`` and that each fold trains.
+def check_folds(pipeline, X_train, y_train, cv, scoring=DEFAULT_SCORING):
+    """Check that every class fills the folds of ``cv``, that each fold trains
+    and that ``scoring`` can score it.
 
     Each training fold is fitted for one epoch, so that a fold the classifier
     cannot train on (one too small to hold out its early-stopping set, say)
-    stops the command before the search, with the classifier's own message.
+    stops the command before the search, with the classifier's own message;
+    the first is then scored on its test fold, so that a metric that does not
+    apply to the target (``roc_auc`` for several classes, say) does too.
 
     Parameters
     ----------
@@ -198,6 +279,8 @@ def check_folds(pipeline, X_train, y_train, cv):
         Their labels.
     cv : StratifiedKFold
         The splitter of the search.
+    scoring : str, default="accuracy"
+        A scikit-learn scorer name.
     """
     counts = y_train.value_counts()
     n_splits = cv.get_n_splits()
@@ -208,16 +291,32 @@ def check_folds(pipeline, X_train, y_train, cv):
             f"held out for testing); {_remedy(n_splits)}"
         )
     probe = clone(pipeline).set_params(**{f"{PREFIX}max_iter": 1})
-    for train, _ in cv.split(X_train, y_train):
+    scored = False
+    for train, test in cv.split(X_train, y_train):
         try:
             probe.fit(X_train.iloc[train], y_train.iloc[train])
         except ValueError as exc:
-            reason = " ".join(str(exc).split()).rstrip(".")
             raise DataError(
                 f"--cv {n_splits}: the classifier cannot train on a training fold "
-                f"of {len(train)} rows: {reason}; with sknormnet tune, "
+                f"of {len(train)} rows: {_reason(exc)}; with sknormnet tune, "
                 f"{_remedy(n_splits)}"
             ) from None
+        if scored:
+            continue
+        try:
+            get_scorer(scoring)(probe, X_train.iloc[test], y_train.iloc[test])
+        except (ValueError, TypeError) as exc:
+            raise DataError(
+                f"--scoring {scoring} cannot score this classifier: {_reason(exc)}; "
+                "choose a classification metric, such as accuracy, "
+                "balanced_accuracy, f1_macro or neg_log_loss"
+            ) from None
+        scored = True
+
+
+def _reason(exc):
+    """An exception's message on one line, without its final period."""
+    return " ".join(str(exc).split()).rstrip(".")
 
 
 # ------------------------------------------------------------- the pipeline
@@ -225,12 +324,7 @@ def check_folds(pipeline, X_train, y_train, cv):
 
 def _split_columns(X):
     """The numeric columns of ``X`` and the others (booleans are not numbers)."""
-    numeric = [
-        column
-        for column in X.columns
-        if pd.api.types.is_numeric_dtype(X[column])
-        and not pd.api.types.is_bool_dtype(X[column])
-    ]
+    numeric = [column for column in X.columns if is_numeric(X[column])]
     return numeric, [column for column in X.columns if column not in numeric]
 
 
@@ -242,7 +336,10 @@ def build_pipeline(X, *, max_iter=30, random_state=None):
     X : DataFrame
         The feature columns; numeric ones are imputed with their median and
         standardized, the others (text, categories, booleans) are imputed with
-        ``"missing"`` and one-hot encoded, unseen values ignored.
+        ``"missing"`` and one-hot encoded: at most ``MAX_CATEGORIES`` features
+        per column, the most frequent values and one for all the rarer ones,
+        which values not seen in training join (or are ignored, when a column
+        has no rare values).
     max_iter : int, default=30
         The most epochs each fit trains, with early stopping.
     random_state : int or None, default=None
@@ -273,7 +370,9 @@ def build_pipeline(X, *, max_iter=30, random_state=None):
         categorical_steps = make_pipeline(
             FunctionTransformer(as_text, feature_names_out="one-to-one"),
             SimpleImputer(strategy="constant", fill_value="missing"),
-            OneHotEncoder(handle_unknown="ignore"),
+            OneHotEncoder(
+                handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES
+            ),
         )
         transformers.append(("categorical", categorical_steps, others))
     classifier = MLPBatchNormClassifier(
@@ -294,41 +393,14 @@ def _short(name):
     return name.removeprefix(PREFIX)
 
 
-def rounds_table(search):
-    """One row per round of a fitted search: its candidates, scores and space.
+def metric_name(search):
+    """The name of the metric ranking a search's candidates.
 
-    Parameters
-    ----------
-    search : fitted CoarseToFineSearchCV
-
-    Returns
-    -------
-    table : DataFrame
-        Columns ``round``, ``candidates``, ``best (round)``, ``best (so far)``
-        (NaN when every fit failed), then the ``describe()`` of each parameter
-        of the round's space, named without the prefix.
+    The command line passes ``scoring={name: name}`` and ``refit=name``, so
+    that ``cv_results_`` and the messages name the metric; a search of a
+    single unnamed metric gives ``"score"``.
     """
-    results = pd.DataFrame(
-        {
-            "round": search.cv_results_["round"],
-            "score": search.cv_results_["mean_test_score"],
-        }
-    )
-    table = results.groupby("round")["score"].agg(
-        **{"candidates": "size", "best (round)": "max"}
-    )
-    table["best (so far)"] = np.fmax.accumulate(table["best (round)"].to_numpy())
-    ranges = pd.DataFrame(
-        [
-            {
-                _short(name): as_distribution(entry).describe()
-                for name, entry in space.items()
-            }
-            for space in search.search_spaces_
-        ],
-        index=table.index,
-    )
-    return pd.concat([table, ranges], axis=1).reset_index()
+    return search.refit if isinstance(search.refit, str) else "score"
 
 
 def _shown(value):
@@ -338,19 +410,142 @@ def _shown(value):
     return str(value)
 
 
-def print_report(search, accuracy, n_test):
-    """Print the table of rounds, the best parameters and the test accuracy."""
+def _parts(entry):
+    """An entry's ``describe()`` cut into the parts a line may break between:
+    after each comma, so that a value stays with its probability."""
+    text = as_distribution(entry).describe()
+    pieces = text.split(", ")
+    return [f"{piece}," for piece in pieces[:-1]] + pieces[-1:]
+
+
+def _pack(parts, width):
+    """The parts joined with spaces into lines of at most ``width`` characters
+    (a part longer than that gets a line of its own)."""
+    lines = []
+    for part in parts:
+        if lines and len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += f" {part}"
+        else:
+            lines.append(part)
+    return lines
+
+
+def rounds_table(search):
+    """One row per round of a fitted search: its candidates and best scores.
+
+    Parameters
+    ----------
+    search : fitted CoarseToFineSearchCV
+
+    Returns
+    -------
+    table : DataFrame
+        Columns ``round``, ``candidates``, ``best of the round`` and ``best so
+        far``, the best mean CV scores of the search's metric (NaN when every
+        fit failed).
+    """
+    results = pd.DataFrame(
+        {
+            "round": search.cv_results_["round"],
+            "score": search.cv_results_[f"mean_test_{metric_name(search)}"],
+        }
+    )
+    table = results.groupby("round")["score"].agg(
+        **{"candidates": "size", "best of the round": "max"}
+    )
+    table["best so far"] = np.fmax.accumulate(table["best of the round"].to_numpy())
+    return table.reset_index()
+
+
+def spaces_table(search, width=80):
+    """What each round of a fitted search sampled, one parameter after another.
+
+    Parameters
+    ----------
+    search : fitted CoarseToFineSearchCV
+        Of a single space (a dict).
+    width : int, default=80
+        The width of the printed table: long descriptions continue on the next
+        rows, broken between values.
+
+    Returns
+    -------
+    table : DataFrame
+        Columns ``parameter`` (named without the prefix, on its first row
+        only), ``round`` (on the first row of each round) and ``sampled from``
+        (each entry's ``describe()``).
+    """
+    names = [_short(name) for name in search.search_spaces_[0]]
+    name_width = max(len("parameter"), *(len(name) for name in names))
+    # two spaces between the columns and one before the table, as pandas does
+    room = max(width - name_width - len("round") - 5, 20)
+    rows = []
+    for name in search.search_spaces_[0]:
+        for round_, space in enumerate(search.search_spaces_):
+            for i, line in enumerate(_pack(_parts(space[name]), room)):
+                first_of_round = i == 0
+                rows.append(
+                    {
+                        "parameter": _short(name)
+                        if first_of_round and not round_
+                        else "",
+                        "round": str(round_) if first_of_round else "",
+                        "sampled from": line,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _left_aligned(table):
+    """``table.to_string`` arguments that left-align its text columns."""
+    widths = {
+        column: max(len(column), *(len(value) for value in table[column]))
+        for column in ("parameter", "sampled from")
+    }
+    return {
+        "formatters": {
+            column: f"{{:<{width}}}".format for column, width in widths.items()
+        },
+        "justify": "left",
+    }
+
+
+def print_report(search, score, n_test):
+    """Print the rounds, the spaces they sampled, the best parameters and the
+    held-out score, each line fitted to the terminal.
+
+    Parameters
+    ----------
+    search : fitted CoarseToFineSearchCV
+    score : float
+        The best pipeline's score on the held-out rows.
+    n_test : int
+        The number of held-out rows.
+    """
+    width = terminal_width()
+    metric = metric_name(search)
     table = rounds_table(search)
     print()
-    print(table.to_string(index=False, float_format="{:.4f}".format, na_rep="n/a"))
+    say(f"rounds, by CV {metric} (the mean over {search.n_splits_} folds):")
+    print(
+        table.to_string(
+            index=False, float_format="{:.4f}".format, na_rep="n/a", line_width=width
+        )
+    )
+    print()
+    say("what each round sampled:")
+    spaces = spaces_table(search, width)
+    text = spaces.to_string(index=False, line_width=width, **_left_aligned(spaces))
+    # the left-aligned last column pads its lines with spaces
+    print("\n".join(line.rstrip() for line in text.splitlines()))
     print()
     best_round = int(search.cv_results_["round"][search.best_index_])
-    print(f"best parameters (CV score {search.best_score_:.4f}, round {best_round}):")
+    say(f"best parameters (CV {metric} {search.best_score_:.4f}, round {best_round}):")
     best = pd.Series(
         {_short(name): _shown(value) for name, value in search.best_params_.items()}
     )
     print(textwrap.indent(best.to_string(), "  "))
-    print(f"held-out test accuracy: {accuracy:.4f} ({n_test} rows)")
+    say(f"held-out test {metric}: {score:.4f} ({n_test} rows)")
 
 
 # ------------------------------------------------------------------- outputs
@@ -454,7 +649,7 @@ def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
     if save_joblib:
         paths.append(out / "model.joblib")
         joblib.dump(search.best_estimator_, paths[-1])
-        print(
+        say(
             "warning: model.joblib is a pickle, and loading a pickle runs code: "
             "load it only from a source you trust (model.skops loads safely)"
         )
@@ -464,7 +659,7 @@ def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
     try:
         import matplotlib
     except ImportError:
-        print("note: no plots, matplotlib is not installed (pip install matplotlib)")
+        say("note: no plots, matplotlib is not installed (pip install matplotlib)")
         return paths
 
     matplotlib.use("Agg")
@@ -508,6 +703,114 @@ def load_data(csv=None, target=None):
     return X, y, str(csv)
 
 
+def _fit_a_tiny_model():
+    """Train a few epochs on 40 random rows, with early stopping, and predict:
+    the calls of the search, in float64, so that numba compiles (or loads from
+    its cache) the kernels they need."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    model = MLPBatchNormClassifier(
+        (4,), max_iter=2, early_stopping=True, validation_fraction=0.5
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y).predict_proba(X)
+
+
+def warm_up_kernels(patience=COMPILE_PATIENCE, warm_up=_fit_a_tiny_model, tell=say):
+    """Compile the training kernels, saying so if it takes a while.
+
+    numba keeps the machine code on disk, so the kernels compile once per
+    machine and installation (see ``sknormnet/_jit.py``); later runs load
+    them in well under a second. Rather than guess where numba keeps its
+    cache, this times the warm-up: one still running after ``patience``
+    seconds is compiling, and a line says so while it does.
+
+    Parameters
+    ----------
+    patience : float, default=COMPILE_PATIENCE
+        Seconds before the line is printed.
+    warm_up : callable, default=_fit_a_tiny_model
+        Calls the kernels.
+    tell : callable, default=say
+        Prints the line.
+
+    Returns
+    -------
+    compiled : bool
+        Whether the line was printed.
+    """
+    told = threading.Event()
+
+    def notice():
+        tell(
+            "note: compiling sknormnet's kernels for this machine; this happens "
+            "once, and takes a minute or two"
+        )
+        told.set()
+
+    timer = threading.Timer(patience, notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        warm_up()
+    finally:
+        timer.cancel()
+        timer.join()
+    return told.is_set()
+
+
+def search_size(n_rows, *, rounds, n_iter, cv, max_iter):
+    """The work of a search: its fits, and the rows x epochs they train at most.
+
+    Parameters
+    ----------
+    n_rows : int
+        The rows of the search (those not held out).
+    rounds, n_iter, cv, max_iter : int
+        As in :func:`tune`.
+
+    Returns
+    -------
+    n_fits : int
+        The fits of the candidates on the folds, and the refit.
+    rows_per_fit : int
+        The rows each fit trains on: a training fold without its
+        early-stopping share.
+    row_epochs : float
+        Rows times epochs, summed over the fits.
+    """
+    n_fits = rounds * n_iter * cv + 1
+    rows_per_fit = int(n_rows * (cv - 1) / cv * (1 - VALIDATION_FRACTION))
+    return n_fits, rows_per_fit, float(n_fits) * max_iter * rows_per_fit
+
+
+# The default run on the digits trains about 1.8e6 row-epochs, some 20 seconds
+# on two idle cores; a search of more than ten times that is announced as long.
+DIGITS_ROW_EPOCHS = search_size(1347, rounds=3, n_iter=8, cv=3, max_iter=30)[2]
+LONG_SEARCH = 10 * DIGITS_ROW_EPOCHS
+
+
+def _note_the_metric(y, target, scoring):
+    """A line naming the metric, for a binary or imbalanced target scored by
+    the default accuracy, and what to use instead; None otherwise."""
+    if scoring != DEFAULT_SCORING:
+        return None
+    shares = y.value_counts(normalize=True)
+    if shares.iloc[0] >= IMBALANCED * shares.iloc[-1]:
+        return (
+            f"note: scoring by accuracy; the classes of {target!r} are imbalanced "
+            f"(from {shares.iloc[0]:.0%} to {shares.iloc[-1]:.0%} of the rows), "
+            "and --scoring balanced_accuracy would weigh them equally"
+        )
+    if len(shares) == 2:
+        return (
+            "note: scoring by accuracy, the share of rows predicted right; for a "
+            "binary target --scoring roc_auc ranks by the predicted probabilities"
+        )
+    return None
+
+
 def tune(
     *,
     csv=None,
@@ -519,11 +822,13 @@ def tune(
     cv=3,
     random_state=0,
     max_iter=30,
+    scoring=None,
+    drop=(),
     out=None,
     save_joblib=False,
     save_onnx=False,
 ):
-    """Tune the pipeline on a table, print the rounds and the test accuracy.
+    """Tune the pipeline on a table, print the rounds and the held-out score.
 
     Parameters
     ----------
@@ -537,6 +842,11 @@ def tune(
         Fits run in parallel.
     random_state : int, default=0
         Seeds the held-out split, the candidates and the networks.
+    scoring : str or None, default=None
+        A scikit-learn scorer name (see
+        :func:`sklearn.metrics.get_scorer_names`); accuracy when None.
+    drop : sequence of str, default=()
+        Feature columns to leave out.
     out : str or Path or None, default=None
         The directory receiving the results, the model and the plots.
     save_joblib : bool, default=False
@@ -550,15 +860,17 @@ def tune(
     -------
     search : CoarseToFineSearchCV
         The fitted search.
-    accuracy : float
-        The accuracy of the best pipeline on the held-out rows.
+    score : float
+        The score of the best pipeline on the held-out rows.
     """
+    scoring = DEFAULT_SCORING if scoring is None else scoring
     out = prepare_out(out) if out is not None else None
     X, y, source = load_data(csv, target)
-    if save_onnx:
-        check_onnx_export(X)
     target = y.name if target is None else target
     check_classes(y, target)
+    X = select_features(X, drop, source, target)
+    if save_onnx:
+        check_onnx_export(X)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=random_state
     )
@@ -572,11 +884,35 @@ def tune(
         space,
         n_iter=n_iter,
         n_rounds=rounds,
+        # named, so that cv_results_ and the search's lines name the metric
+        scoring={scoring: scoring},
+        refit=scoring,
         cv=splitter,
         n_jobs=n_jobs,
         random_state=random_state,
-        verbose=1,  # a line per round as it is scored
+        verbose=SEARCH_VERBOSE,
     )
+    say(
+        f"data: {source}, {len(y)} rows, {columns} feature columns, "
+        f"{y.nunique()} classes of {target!r}; {len(y_train)} rows for the "
+        f"search ({cv}-fold CV), {len(y_test)} held out"
+    )
+    metric_note = _note_the_metric(y, target, scoring)
+    if metric_note is not None:
+        say(metric_note)
+    # before the warm-up and the check of the folds, which train too
+    n_fits, rows_per_fit, row_epochs = search_size(
+        len(y_train), rounds=rounds, n_iter=n_iter, cv=cv, max_iter=max_iter
+    )
+    if row_epochs > LONG_SEARCH:
+        say(
+            f"warning: a long search: {n_fits} fits x up to {max_iter} epochs x "
+            f"{rows_per_fit} rows = {row_epochs:.2g} row-epochs, "
+            f"{row_epochs / DIGITS_ROW_EPOCHS:.0f} times the default run on the "
+            "digits; lower --rounds, --n-iter, --cv or --max-iter, or sample the "
+            "rows, for a shorter one"
+        )
+    warm_up_kernels()
     with warnings.catch_warnings():
         # the budget caps the epochs on purpose, and the batch sizes of the
         # space may exceed the rows of a small table (they are then clipped)
@@ -584,23 +920,19 @@ def tune(
         warnings.filterwarnings("ignore", message=r"batch_size=\d+ is larger than")
         # said in the command's last line instead
         warnings.filterwarnings("ignore", message="Ctrl-C stopped the search")
-        check_folds(pipeline, X_train, y_train, splitter)
-        print(
-            f"data: {source}, {len(y)} rows, {columns} feature columns, "
-            f"{y.nunique()} classes of {target!r}; {len(y_train)} rows for the "
-            f"search ({cv}-fold CV), {len(y_test)} held out"
-        )
-        print(
-            f"search: {rounds} rounds x {n_iter} candidates, priority {priority} "
-            f"({', '.join(_short(name) for name in space)}), at most {max_iter} "
-            "epochs per fit"
+        check_folds(pipeline, X_train, y_train, splitter, scoring)
+        say(
+            f"search: {rounds} rounds x {n_iter} candidates x {cv} folds, scored by CV "
+            f"{scoring}; priority {priority} tunes "
+            f"{', '.join(_short(name) for name in space)}; at most {max_iter} epochs "
+            "per fit"
         )
         search.fit(X_train, y_train)
-    accuracy = float(search.score(X_test, y_test))
-    print_report(search, accuracy, len(y_test))
+    score = float(search.score(X_test, y_test))
+    print_report(search, score, len(y_test))
     if out is not None:
         paths = write_outputs(search, out, save_joblib=save_joblib, save_onnx=save_onnx)
-        print(f"wrote to {out}: {', '.join(path.name for path in paths)}")
+        say(f"wrote to {out}: {', '.join(path.name for path in paths)}")
     if search.interrupted_:
         kept = len(search.cv_results_["params"])
         saved = f", saved to {out}" if out is not None else ""
@@ -608,4 +940,4 @@ def tune(
             f"the search stopped after {search.n_rounds_} of {rounds} rounds; "
             f"the report covers their {kept} candidates{saved}"
         )
-    return search, accuracy
+    return search, score

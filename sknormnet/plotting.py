@@ -177,12 +177,22 @@ def _panels_for(
     return [_Panel(label, x, scale, spans, listed, integer=integer)]
 
 
-def _wrapped(label: str, width: int = 32) -> str:
-    """A long ``step__parameter`` label broken after its last ``__``."""
-    if len(label) <= width or "__" not in label:
+def _short_names(names: Sequence[str]) -> dict[str, str]:
+    """Each parameter's name without its ``step__`` prefixes, unless two
+    parameters would then share a name (those keep theirs)."""
+    short = {name: name.rpartition("__")[2] for name in names}
+    counts: dict[str, int] = {}
+    for value in short.values():
+        counts[value] = counts.get(value, 0) + 1
+    return {name: s if counts[s] == 1 else name for name, s in short.items()}
+
+
+def _wrapped(label: str, width: int = 30) -> str:
+    """A long label broken once, after its ``": "``, never inside a name."""
+    if len(label) <= width or ": " not in label:
         return label
-    prefix, _, rest = label.rpartition("__")
-    return f"{prefix}__\n{rest}"
+    head, _, tail = label.partition(": ")
+    return f"{head}:\n{tail}"
 
 
 def _format_log_axis(ax: Axes, integer: bool) -> None:
@@ -241,7 +251,10 @@ def plot_search(
     and each round's sampled interval is shaded, which shows the zoom of a
     :class:`~sknormnet.model_selection.CoarseToFineSearchCV`. ``layer_sizes``
     parameters get two panels, the number of layers and the mean units per
-    layer. The best candidate for the plotted metric is circled in red.
+    layer. The best candidate for the plotted metric is circled in red. The
+    panels are labelled with the parameters' names without their ``step__``
+    prefix, the y axis with the metric, and the legend, beside the panels of
+    a new figure, names the rounds' points and shaded ranges.
 
     Parameters
     ----------
@@ -302,6 +315,7 @@ def plot_search(
         spaces = [space]
     spaces = [_as_spaces(space) for space in spaces]
 
+    scorer_name = getattr(search, "scoring", None)
     if metric is None:
         if "mean_test_score" in results:
             metric = "score"
@@ -326,12 +340,13 @@ def plot_search(
     if unknown:
         raise ValueError(f"params={unknown!r} were not tuned; choose from {tuned}.")
 
+    labels = _short_names(params)
     panels = []
     for name in params:
         present = np.array([name in c for c in candidates])
         values = [c[name] for c in candidates if name in c]
         dists = [_entry(space, name) for space in spaces]
-        panels.extend(_panels_for(name, values, present, dists))
+        panels.extend(_panels_for(labels[name], values, present, dists))
 
     if axes is None:
         ncols = max(1, min(ncols, len(panels)))
@@ -358,19 +373,23 @@ def plot_search(
         drawn = given[: len(panels)]
         fig = drawn[0].figure
 
+    from matplotlib.patches import Patch
+
     cmap = plt.get_cmap("viridis")
     colors = {
         r: cmap(0.85 * i / max(len(round_ids) - 1, 1)) for i, r in enumerate(round_ids)
     }
     ranks = np.asarray(results.get(f"rank_test_{metric}", -scores))
     best = int(np.argmin(ranks)) if np.any(np.isfinite(scores)) else None
+    # one legend entry per round: its points, and its shaded range when shaded
+    handles: dict[str, Any] = {}
     for ax, panel in zip(drawn, panels):
         for i, r in enumerate(round_ids):
             mask = rounds == r
             x = panel.x[mask]
             if panel.scale == "category":
                 x = x + 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
-            ax.scatter(
+            points = ax.scatter(
                 x,
                 scores[mask],
                 color=colors[r],
@@ -379,15 +398,19 @@ def plot_search(
                 edgecolors="none",
                 label=f"round {r}",
             )
+            handles.setdefault(f"round {r}", points)
             span = panel.spans[i] if i < len(panel.spans) else None
             if span is not None:
                 ax.axvspan(*span, color=colors[r], alpha=0.08, linewidth=0)
+                handles[f"round {r}: range sampled"] = Patch(
+                    color=colors[r], alpha=0.25
+                )
         if best is not None and np.isfinite(panel.x[best]):
             best_x = panel.x[best]
             if panel.scale == "category":
                 i = round_ids.index(rounds[best])
                 best_x += 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
-            ax.scatter(
+            handles["best"] = ax.scatter(
                 [best_x],
                 [scores[best]],
                 s=120,
@@ -411,15 +434,44 @@ def plot_search(
         elif panel.scale in ("log", "one_minus"):
             _format_log_axis(ax, panel.integer)
         ax.set_xlabel(_wrapped(panel.label))
-    drawn[0].set_ylabel(f"mean test {metric}")
-    drawn[0].legend(fontsize="small")
+    if metric == "score" and isinstance(scorer_name, str):
+        metric = scorer_name  # a single metric given by name
+    drawn[0].set_ylabel(f"mean CV {metric}")
+    order = [
+        *(f"round {r}{end}" for r in round_ids for end in ("", ": range sampled")),
+        "best",
+    ]
+    labels_shown = [label for label in order if label in handles]
+    entries = ([handles[label] for label in labels_shown], labels_shown)
+    if axes is None:
+        # beside the panels, so that it never hides a point
+        fig.legend(*entries, loc="outside right upper", fontsize="small")
+    else:
+        drawn[0].legend(*entries, fontsize="small")
     return fig, np.asarray(drawn)
+
+
+def _validation_metric(model: Any) -> str:
+    """The name of the score an MLP monitored on its validation data."""
+    scoring = getattr(model, "scoring", None)
+    if scoring is None:
+        return "negative log-loss"
+    if isinstance(scoring, str):
+        return scoring
+    return str(getattr(scoring, "__name__", "score"))
 
 
 def plot_learning_curves(
     estimator: Any, ax: Sequence[Axes] | NDArray[np.object_] | None = None
 ) -> list[Axes]:
     """Draw an MLP's per-epoch histories: losses, validation score, learning rate.
+
+    The epochs are numbered from 1, with whole-number ticks. With early
+    stopping, the middle panel shows the score the model monitored, named
+    after its ``scoring`` (the negative validation log-loss by default), and
+    a dotted line marks the best epoch, whose weights the model kept. The
+    learning rate is drawn on a log axis when it changes; a constant rate is
+    written in its panel instead.
 
     Parameters
     ----------
@@ -447,23 +499,59 @@ def plot_learning_curves(
     >>> axes = plot_learning_curves(model)  # doctest: +SKIP
     """
     plt = _import_pyplot()
+    from matplotlib import ticker
+
     model = estimator[-1] if hasattr(estimator, "steps") else estimator
     check_is_fitted(model, "loss_curve_")
     if ax is None:
         _, ax = plt.subplots(1, 3, figsize=(13, 3.5))
     loss_ax, score_ax, rate_ax = list(np.ravel(np.asarray(ax, dtype=object)))
     epochs = np.arange(1, len(model.loss_curve_) + 1)
+    metric = _validation_metric(model)
     loss_ax.plot(epochs, model.loss_curve_, label="training loss")
     if model.validation_loss_curve_:
         val_epochs = np.arange(1, len(model.validation_loss_curve_) + 1)
         loss_ax.plot(val_epochs, model.validation_loss_curve_, label="validation loss")
-        score_ax.plot(val_epochs, model.validation_scores_, label="validation score")
+        score_ax.plot(
+            val_epochs, model.validation_scores_, label=f"validation {metric}"
+        )
         if model.best_epoch_ is not None:
-            score_ax.axvline(model.best_epoch_ + 1, color="grey", linestyle=":")
+            best = model.best_epoch_ + 1
+            for panel in (loss_ax, score_ax):
+                panel.axvline(
+                    best, color="grey", linestyle=":", label=f"best epoch ({best})"
+                )
+        score_ax.legend()
+    else:
+        score_ax.text(
+            0.5,
+            0.5,
+            "no validation data\n(early_stopping=False)",
+            ha="center",
+            va="center",
+            transform=score_ax.transAxes,
+        )
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     loss_ax.legend()
-    score_ax.set(xlabel="epoch", ylabel="score", title="Validation score")
-    rate_ax.plot(epochs, model.learning_rate_curve_, label="learning rate")
-    rate_ax.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
-    rate_ax.set_yscale("log")
+    score_ax.set(xlabel="epoch", ylabel=metric, title=f"Validation {metric}")
+    rates = np.asarray(model.learning_rate_curve_, dtype=float)
+    if np.ptp(rates) > 0:
+        rate_ax.plot(epochs, rates, label="learning rate")
+        rate_ax.set_yscale("log")
+        rate_ax.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
+    else:
+        # a flat line on a log axis has no tick near it: say the value instead
+        rate_ax.set(xlabel="epoch", title="Learning rate: constant")
+        rate_ax.set_yticks([])
+        rate_ax.text(
+            0.5,
+            0.5,
+            f"constant: {rates[0]:.3g}\nin every epoch",
+            ha="center",
+            va="center",
+            transform=rate_ax.transAxes,
+        )
+    for panel in (loss_ax, score_ax, rate_ax):
+        panel.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        panel.set_xlim(0.5, len(epochs) + 0.5)
     return [loss_ax, score_ax, rate_ax]

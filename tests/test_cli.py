@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 import joblib
 import numpy as np
@@ -19,37 +20,59 @@ import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import RidgeClassifier
+from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import sknormnet
 from sknormnet import MLPBatchNormClassifier
 from sknormnet.__main__ import main
 from sknormnet._cli import (
+    MIN_WIDTH,
     TEST_SIZE,
+    _note_the_metric,
     print_report,
     rounds_table,
+    search_size,
+    spaces_table,
+    terminal_width,
     tune,
+    warm_up_kernels,
     write_outputs,
 )
-from sknormnet.distributions import as_distribution, loguniform
+from sknormnet._columns import MAX_CATEGORIES
+from sknormnet.distributions import (
+    categorical,
+    loguniform,
+)
 from sknormnet.model_selection import CoarseToFineSearchCV
 
 # A budget of a few seconds: 2 rounds of 2 candidates, 2 folds, 5 epochs.
 TINY = ["--rounds", "2", "--n-iter", "2", "--cv", "2", "--max-iter", "5"]
 ACCURACY = re.compile(r"held-out test accuracy: (\d\.\d{4}) \((\d+) rows\)")
-ROUND_LINE = re.compile(
-    r"^round (\d+): (\d+)/(\d+) candidates done, best CV score so far (\d\.\d{4}) \| "
-    r"(.*)$",
-    re.MULTILINE,
-)
+# The search's own line at the end of each round; only its start is relied on,
+# as its format belongs to CoarseToFineSearchCV.
+ROUND_LINE = re.compile(r"^round (\d+): .*$", re.MULTILINE)
 
 
-def _run(argv):
-    """``main(argv)`` with its exit status, stdout and stderr."""
+def _run(argv, columns=80):
+    """``main(argv)`` with its exit status, stdout and stderr, in a terminal
+    ``columns`` wide."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", str(columns))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(argv)
     return status, out.getvalue(), err.getvalue()
+
+
+def _flat(text):
+    """``text`` with its line breaks and runs of spaces as single spaces, to
+    find a phrase wherever the terminal's width broke it."""
+    return " ".join(text.split())
+
+
+def _too_wide(text, width):
+    return [line for line in text.splitlines() if len(line) > width]
 
 
 OLD_SKLEARN_REMAINDER = "sklearn.compose._column_transformer._RemainderColsList"
@@ -90,13 +113,6 @@ def _load_skops(path):
     return skops_io.load(path, trusted=trusted), untrusted
 
 
-def _range(line, name):
-    """The ``low..high`` range of ``name`` in a progress line, as two floats."""
-    match = re.search(rf"{name} ([-+.\de]+)\.\.([-+.\de]+)", line)
-    assert match, f"no range of {name} in {line!r}"
-    return float(match.group(1)), float(match.group(2))
-
-
 # ----------------------------------------------------------- digits, end to end
 
 
@@ -112,7 +128,7 @@ def digits_run(tmp_path_factory):
         return search, accuracy
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("sknormnet.__main__.tune", keep_the_search)
+        patch.setattr("sknormnet._cli.tune", keep_the_search)
         status, stdout, stderr = _run(["tune", *TINY, "--out", str(out)])
     return status, stdout, stderr, out, searches[0] if searches else None
 
@@ -122,34 +138,50 @@ def test_tune_on_digits_succeeds_and_prints_the_accuracy(digits_run):
     assert status == 0, stderr
     assert "Traceback" not in stderr
     assert stdout.startswith("data: scikit-learn's digits, 1797 rows, 64 numeric")
+    assert "search: 2 rounds x 2 candidates x 2 folds, scored by CV accuracy" in (
+        _flat(stdout)
+    )
     match = ACCURACY.search(stdout)
     assert match, stdout
     assert 0.0 <= float(match.group(1)) <= 1.0
     assert int(match.group(2)) == 450  # a quarter of 1797, rounded up
 
 
-def test_tune_prints_one_progress_line_per_round(digits_run):
+def test_tune_prints_a_line_as_each_round_ends(digits_run):
+    _, stdout, _, _, search = digits_run
+    rounds = [int(m.group(1)) for m in ROUND_LINE.finditer(stdout)]
+    assert rounds == list(range(search.n_rounds_)) == [0, 1]
+    # the search's lines come before the report
+    last = list(ROUND_LINE.finditer(stdout))[-1]
+    assert last.start() < stdout.index("rounds, by CV accuracy")
+
+
+def test_every_line_fits_the_terminal(digits_run):
+    # the whole output: the command's lines and the search's progress
     _, stdout, _, _, _ = digits_run
-    lines = [m.group(0) for m in ROUND_LINE.finditer(stdout)]
-    assert [m.groups()[:3] for m in ROUND_LINE.finditer(stdout)] == [
-        ("0", "2", "4"),
-        ("1", "4", "4"),
-    ]
-    for line in lines:
-        for name in ("learning_rate_init", "beta_1", "batch_size"):
-            assert f"mlp__{name} " in line
-        assert "mlp__hidden_layer_sizes 1 x " in line
-    # round 0 samples the whole space; round 1 a narrower one, inside it
-    assert _range(lines[0], "learning_rate_init") == (0.0001, 1.0)
-    low, high = _range(lines[1], "learning_rate_init")
-    assert 0.0001 <= low < high <= 1.0
-    assert high / low < 1e4
-    # each round's line follows scikit-learn's line about its fits, and the
-    # progress comes before the final report
-    fits = "Fitting 2 folds for each of 2 candidates, totalling 4 fits\n"
-    assert stdout.count(fits) == 2
-    assert stdout.index(fits) < stdout.index(lines[0])
-    assert stdout.index(lines[-1]) < stdout.index("best parameters")
+    assert not _too_wide(stdout, 80)
+
+
+@pytest.mark.parametrize("columns", [MIN_WIDTH, 60, 100])
+def test_the_command_fits_its_own_lines_to_columns(columns, monkeypatch, tmp_path):
+    # the lines of the command alone (the search's are CoarseToFineSearchCV's)
+    monkeypatch.setattr("sknormnet._cli.SEARCH_VERBOSE", 0)
+    path = tmp_path / "customers.csv"
+    _mixed_table().to_csv(path, index=False)
+    args = ["--csv", str(path), "--target", "label", "--out", str(tmp_path / "o")]
+    status, stdout, stderr = _run(["tune", *args, *TINY, "--joblib"], columns)
+    assert status == 0, stderr
+    assert not _too_wide(stdout, columns)
+    # each part of the output is there, however narrow
+    for part in ("data:", "search:", "rounds, by CV", "what each round", "wrote to"):
+        assert part in stdout
+
+
+def test_the_width_comes_from_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "123")
+    assert terminal_width() == 123
+    monkeypatch.setenv("COLUMNS", "12")
+    assert terminal_width() == MIN_WIDTH
 
 
 def _table(stdout):
@@ -167,29 +199,47 @@ def _table(stdout):
 
 
 def test_tune_prints_the_table_of_rounds_and_the_best_parameters(digits_run):
-    _, stdout, _, _, _ = digits_run
+    _, stdout, _, _, search = digits_run
+    assert "rounds, by CV accuracy (the mean over 2 folds):" in stdout
     header, rows = _table(stdout)
-    assert re.match(
-        r"^ *round +candidates +best \(round\) +best \(so far\) +"
-        r"learning_rate_init +beta_1 +batch_size +hidden_layer_sizes$",
-        header,
-    )
+    assert re.match(r"^ *round +candidates +best of the round +best so far$", header)
     assert [row[:2] for row in rows] == [["0", "2"], ["1", "2"]]
-    best_so_far = [float(row[3]) for row in rows]
-    assert best_so_far[1] >= best_so_far[0]
-    assert best_so_far[1] == max(float(row[2]) for row in rows)
-    assert rows[0][4] == "0.0001..1"
+    scores = search.cv_results_["mean_test_accuracy"]
+    assert [float(row[3]) for row in rows] == [
+        round(scores[:2].max(), 4),
+        round(scores.max(), 4),
+    ]
     best = stdout[stdout.index("best parameters") :]
     for name in ("learning_rate_init", "beta_1", "batch_size", "hidden_layer_sizes"):
         assert re.search(rf"^  {name} +\S", best, re.MULTILINE), best
-    assert f"(CV score {best_so_far[1]:.4f}, round" in best
+    assert f"(CV accuracy {search.best_score_:.4f}, round" in best
+
+
+def test_tune_prints_what_each_round_sampled(digits_run):
+    _, stdout, _, _, search = digits_run
+    block = stdout[stdout.index("what each round sampled:") :].split("\n\n")[0]
+    lines = block.splitlines()[1:]
+    assert lines[0].split() == ["parameter", "round", "sampled", "from"]
+    assert lines[1].split() == ["learning_rate_init", "0", "0.0001..1"]
+    assert lines[2].split()[0] == "1"
+    spaces = search.search_spaces_
+    assert lines[2].split()[1] == spaces[1]["mlp__learning_rate_init"].describe()
+    # every value of a list with its probability, not only the likeliest
+    batch = next(i for i, line in enumerate(lines) if line.startswith("batch_size"))
+    assert _flat(lines[batch]).endswith("0 32, 64, 128, 256, 512 (equally likely)")
+    weights = spaces[1]["mlp__batch_size"].p
+    expected = ", ".join(
+        f"{v} ({w:.0%})" for v, w in zip([32, 64, 128, 256, 512], weights)
+    )
+    assert _flat(lines[batch + 1]) == f"1 {expected}"
+    assert "1 layer of 32..512 units" in block
 
 
 def test_tune_writes_results_model_and_plots(digits_run):
     _, stdout, _, out, search = digits_run
     expected = ["cv_results.csv", "model.skops", "search.png", "learning_curve.png"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)
-    assert f"wrote to {out}: {', '.join(expected)}" in stdout
+    assert f"wrote to {out}: {', '.join(expected)}" in _flat(stdout)
     results = pd.read_csv(out / "cv_results.csv")
     assert results["round"].tolist() == [0, 0, 1, 1]
     assert "param_mlp__learning_rate_init" in results
@@ -209,10 +259,18 @@ def test_tune_writes_results_model_and_plots(digits_run):
 
 
 def _mixed_table(n_rows=160, seed=0):
-    """Numeric, text and boolean columns with gaps; the label depends on both kinds."""
+    """Numeric, text and boolean columns with gaps; the label depends on both
+    kinds; and columns that are not features: an ID, dates, no values, and
+    text of many values."""
     rng = np.random.default_rng(seed)
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        rng.integers(0, 400, n_rows), "D"
+    )
     table = pd.DataFrame(
         {
+            "customer_id": rng.permutation(n_rows) * 7 + 1000,
+            "signed_up": days.strftime("%Y-%m-%d"),
+            "city": rng.choice([f"city {i}" for i in range(30)], n_rows),
             "income": rng.normal(50, 15, n_rows).round(1),
             "visits": rng.poisson(3, n_rows).astype(float),
             "plan": rng.choice(["basic", "plus", "pro"], n_rows),
@@ -229,29 +287,76 @@ def _mixed_table(n_rows=160, seed=0):
     return table
 
 
-def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path):
+def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatch):
+    monkeypatch.setattr("sknormnet._cli.LONG_SEARCH", 1000)
     path = tmp_path / "customers.csv"
-    _mixed_table().to_csv(path, index=False)
+    table = _mixed_table()
+    table.to_csv(path, index=False)
     out = tmp_path / "out"
     args = ["--csv", str(path), "--target", "label", "--out", str(out), "--joblib"]
+    args += ["--scoring", "balanced_accuracy"]
     status, stdout, stderr = _run(["tune", *args, *TINY])
     assert status == 0, stderr
-    assert "note: dropped 2 rows without a value of 'label'" in stdout
-    assert "note: ignored columns without any value: ['notes']" in stdout
-    assert "158 rows, 2 numeric, 2 categorical feature columns, 2 classes" in stdout
-    assert len(ROUND_LINE.findall(stdout)) == 2
-    match = ACCURACY.search(stdout)
-    assert match and 0.0 <= float(match.group(1)) <= 1.0
+    # one note per decision, naming the column, in the order of the columns
+    notes = [line for line in stdout.splitlines() if line.startswith("note: ")]
+    expected = [
+        "note: dropped 2 rows without a value of 'label'",
+        "note: dropped 'customer_id': a different value in every row (an identifier)",
+        "note: dropped 'signed_up': dates or times, which sknormnet tune does not use",
+        f"note: capped 'city': 30 values, one-hot encoded as the {MAX_CATEGORIES - 1} "
+        "most frequent and one for the rest",
+        "note: dropped 'notes': no values",
+    ]
+    assert len(notes) == len(expected)
+    flat = _flat(stdout)
+    assert [flat.index(note) for note in expected] == sorted(
+        flat.index(note) for note in expected
+    )
+    assert "158 rows, 2 numeric, 3 categorical feature columns, 2 classes" in flat
+    # the long-search warning gives the size of the search
+    n_fits, rows, row_epochs = search_size(118, rounds=2, n_iter=2, cv=2, max_iter=5)
+    assert (n_fits, rows) == (9, 53)
+    assert (
+        f"warning: a long search: 9 fits x up to 5 epochs x 53 rows = "
+        f"{row_epochs:.2g} row-epochs" in flat
+    )
+    # the metric is named everywhere, and given by the user: no note about it
+    assert "scored by CV balanced_accuracy" in flat
+    assert "rounds, by CV balanced_accuracy" in flat
+    assert "(CV balanced_accuracy " in flat
+    match = re.search(r"held-out test balanced_accuracy: (\d\.\d{4}) \(40 rows\)", flat)
+    assert match
+    assert "scoring by accuracy" not in flat
+    results = pd.read_csv(out / "cv_results.csv")
+    assert "mean_test_balanced_accuracy" in results
+    model, untrusted = _load_skops(out / "model.skops")
+    labelled = table.dropna(subset=["label"])
+    _, X_test, _, y_test = train_test_split(
+        labelled,
+        labelled["label"],
+        test_size=TEST_SIZE,
+        stratify=labelled["label"],
+        random_state=0,
+    )
+    assert list(model.feature_names_in_) == [
+        "city",
+        "income",
+        "visits",
+        "plan",
+        "member",
+    ]
+    expected = balanced_accuracy_score(
+        y_test, model.predict(X_test[model.feature_names_in_])
+    )
+    assert float(match.group(1)) == round(expected, 4)
 
     # --joblib writes a pickle besides model.skops, with a one-line warning
     warning = (
         "warning: model.joblib is a pickle, and loading a pickle runs code: load it "
-        "only from a source you trust (model.skops loads safely)\n"
+        "only from a source you trust (model.skops loads safely)"
     )
-    assert stdout.count(warning) == 1
-    assert (
-        "wrote to " + str(out) + ": cv_results.csv, model.skops, model.joblib" in stdout
-    )
+    assert flat.count(warning) == 1
+    assert f"wrote to {out}: cv_results.csv, model.skops, model.joblib" in flat
     model, untrusted = _load_skops(out / "model.skops")
     assert "sknormnet.preprocessing.as_text" in untrusted
     pickled = joblib.load(out / "model.joblib")
@@ -263,10 +368,20 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path):
             "visits": [1.0, 2.0, np.nan],
             "plan": ["pro", "enterprise", None],
             "member": [True, None, False],
+            "city": ["city 1", "nowhere", None],
         }
     )
     assert set(model.predict(new)) <= {"buys", "leaves"}
     assert model.predict_proba(new).shape == (3, 2)
+    # the capped column: at most MAX_CATEGORIES features, unseen values included
+    preprocess = model["preprocess"]
+    columns = {name: list(cols) for name, _, cols in preprocess.transformers_}
+    city = columns["categorical"].index("city")
+    encoder = preprocess.named_transformers_["categorical"][-1]
+    n_features = (
+        len(encoder.categories_[city]) - len(encoder.infrequent_categories_[city]) + 1
+    )
+    assert n_features == MAX_CATEGORIES < len(encoder.categories_[city])
     assert_array_equal(pickled.predict_proba(new), model.predict_proba(new))
 
 
@@ -280,7 +395,7 @@ def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
     status, stdout, stderr = _run(["tune", *tiny, "--out", str(out), "--onnx"])
     assert status == 0, stderr
-    assert f"wrote to {out}: cv_results.csv, model.skops, model.onnx, " in stdout
+    assert f"wrote to {out}: cv_results.csv, model.skops, model.onnx, " in _flat(stdout)
     model, _ = _load_skops(out / "model.skops")
     X, y = load_digits(return_X_y=True, as_frame=True)
     _, X_test = train_test_split(X, test_size=TEST_SIZE, stratify=y, random_state=0)
@@ -335,8 +450,9 @@ def _write(path, content):
 
 
 def _rows(labels):
-    """A CSV text with a numeric feature and the given labels."""
-    return "x,y\n" + "".join(f"{i},{label}\n" for i, label in enumerate(labels))
+    """A CSV text with a numeric feature (not an identifier: its values repeat)
+    and the given labels."""
+    return "x,y\n" + "".join(f"{i % 7},{label}\n" for i, label in enumerate(labels))
 
 
 DATA_ERRORS = {
@@ -424,6 +540,18 @@ USAGE_ERRORS = {
     "n-jobs 0": (["--n-jobs", "0"], "argument --n-jobs: 0 runs nothing"),
     "negative seed": (["--random-state", "-1"], "must be at least 0, got -1"),
     "huge seed": (["--random-state", str(2**32)], "must be below 2**32"),
+    "misspelt scoring": (
+        ["--scoring", "balanced_acuracy"],
+        "argument --scoring: 'balanced_acuracy' is not a scikit-learn scorer name; "
+        "did you mean 'balanced_accuracy'? sklearn.metrics.get_scorer_names() lists "
+        "them all",
+    ),
+    "unknown scoring": (
+        ["--scoring", "zzz"],
+        "argument --scoring: 'zzz' is not a scikit-learn scorer name; "
+        "sklearn.metrics.get_scorer_names() lists them all",
+    ),
+    "drop without a column": (["--drop"], "argument --drop: expected at least one"),
 }
 
 
@@ -449,7 +577,7 @@ def test_interrupt_exits_130(monkeypatch):
     def interrupted(**kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sknormnet.__main__.tune", interrupted)
+    monkeypatch.setattr("sknormnet._cli.tune", interrupted)
     status, _, stderr = _run(["tune"])
     assert (status, stderr) == (130, "sknormnet: interrupted\n")
 
@@ -476,8 +604,11 @@ def test_help_and_version():
         "--out DIR",
         "--joblib",
         "--onnx",
+        "--scoring NAME",
+        "--drop COLUMN [COLUMN ...]",
     ):
         assert option in stdout
+    assert "(default: accuracy)" in stdout
     assert "(default: 3)" in stdout
     assert "(default: None)" not in stdout
     status, stdout, _ = _run(["--version"])
@@ -505,6 +636,23 @@ def test_python_dash_m_tune_in_a_subprocess(run_python):
     assert len(ROUND_LINE.findall(result.stdout)) == 1
     match = ACCURACY.search(result.stdout)
     assert match and 0.0 <= float(match.group(1)) <= 1.0
+
+
+HEAVY = ("sklearn", "pandas", "numba", "scipy", "numpy", "joblib")
+
+
+@pytest.mark.parametrize("args", [["tune", "--help"], ["--version"], ["tune", "-x"]])
+def test_help_imports_none_of_the_heavy_libraries(run_python, args):
+    # -X importtime lists on stderr every module the command imports
+    result = run_python("-X", "importtime", "-m", "sknormnet", *args, timeout=120)
+    assert result.returncode in (0, 2), result.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "sknormnet" in imported  # the listing was read
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
 
 
 def test_bad_input_in_a_subprocess_is_one_line_without_traceback(run_python):
@@ -560,25 +708,52 @@ def test_rounds_table(small_search):
     assert list(table.columns) == [
         "round",
         "candidates",
-        "best (round)",
-        "best (so far)",
-        "alpha",
+        "best of the round",
+        "best so far",
     ]
     scores = small_search.cv_results_["mean_test_score"]
     assert table["round"].tolist() == [0, 1, 2]
     assert table["candidates"].tolist() == [3, 3, 3]
-    assert table["best (round)"].tolist() == [
+    assert table["best of the round"].tolist() == [
         scores[3 * r : 3 * r + 3].max() for r in range(3)
     ]
-    assert table["best (so far)"].tolist() == [
+    assert table["best so far"].tolist() == [
         scores[: 3 * r + 3].max() for r in range(3)
     ]
-    assert table["best (so far)"].iloc[-1] == small_search.best_score_
-    assert table["alpha"].tolist() == [
-        as_distribution(space["alpha"]).describe()
-        for space in small_search.search_spaces_
+    assert table["best so far"].iloc[-1] == small_search.best_score_
+
+
+def test_spaces_table(small_search):
+    table = spaces_table(small_search)
+    assert list(table.columns) == ["parameter", "round", "sampled from"]
+    assert table["parameter"].tolist() == ["alpha", "", ""]
+    assert table["round"].tolist() == ["0", "1", "2"]
+    assert table["sampled from"].tolist() == [
+        space["alpha"].describe() for space in small_search.search_spaces_
     ]
-    assert table["alpha"].iloc[0] == "0.001..1e+03"
+    assert table["sampled from"].iloc[0] == "0.001..1e+03"
+
+
+def test_spaces_table_breaks_long_descriptions_between_values(small_search):
+    search = copy.copy(small_search)
+    values = [2**k for k in range(5, 16)]
+    weights = np.arange(1.0, 12.0)
+    search.search_spaces_ = [
+        {"mlp__batch_size": values},
+        {"mlp__batch_size": categorical(values, p=weights)},
+    ]
+    table = spaces_table(search, width=MIN_WIDTH)
+    text = table.to_string(index=False)
+    assert not _too_wide(text, MIN_WIDTH)
+    # a value and its probability stay on one line
+    first = table["round"].tolist().index("1")
+    described = " ".join(table["sampled from"].iloc[first:])
+    probabilities = weights / weights.sum()
+    assert described == ", ".join(
+        f"{v} ({w:.0%})" for v, w in zip(values, probabilities)
+    )
+    assert table["parameter"].tolist()[:2] == ["batch_size", ""]
+    assert table["round"].tolist()[0] == "0" and "1" in table["round"].tolist()
 
 
 def test_rounds_table_shows_rounds_where_every_fit_failed(small_search):
@@ -588,15 +763,143 @@ def test_rounds_table_shows_rounds_where_every_fit_failed(small_search):
     scores[3:6] = np.nan
     search.cv_results_["mean_test_score"] = scores
     table = rounds_table(search)
-    assert np.isnan(table["best (round)"].iloc[1])
-    assert table["best (so far)"].iloc[1] == scores[:3].max()
+    assert np.isnan(table["best of the round"].iloc[1])
+    assert table["best so far"].iloc[1] == scores[:3].max()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         print_report(search, 0.5, 10)
     lines = out.getvalue().splitlines()
-    assert lines[1].split()[:2] == ["round", "candidates"]
-    assert lines[3].split()[:4] == ["1", "3", "n/a", f"{scores[:3].max():.4f}"]
-    assert lines[-1] == "held-out test accuracy: 0.5000 (10 rows)"
+    assert lines[1] == "rounds, by CV score (the mean over 3 folds):"
+    assert lines[2].split()[:2] == ["round", "candidates"]
+    assert lines[4].split()[:4] == ["1", "3", "n/a", f"{scores[:3].max():.4f}"]
+    assert lines[-1] == "held-out test score: 0.5000 (10 rows)"
+
+
+# ------------------------------------------------------------ metric, columns
+
+
+def test_scoring_roc_auc_on_several_classes_fails_before_the_search():
+    status, stdout, stderr = _run(["tune", *TINY, "--scoring", "roc_auc"])
+    assert status == 1
+    assert stderr.startswith(
+        "sknormnet: error: --scoring roc_auc cannot score this classifier: "
+    )
+    assert stderr.rstrip().endswith(
+        "choose a classification metric, such as accuracy, balanced_accuracy, "
+        "f1_macro or neg_log_loss"
+    )
+    assert stderr.count("\n") == 1
+    assert "Fitting" not in stdout and "rounds, by CV" not in stdout
+
+
+def _balanced_binary(n_rows=40):
+    return pd.Series(["a", "b"] * (n_rows // 2), name="y")
+
+
+@pytest.mark.parametrize(
+    "y, scoring, expected",
+    [
+        (pd.Series(list("aaabbbccc")), "accuracy", None),
+        (_balanced_binary(), "accuracy", "for a binary target --scoring roc_auc"),
+        (
+            pd.Series(list("a" * 30 + "b" * 10 + "c" * 5)),
+            "accuracy",
+            "imbalanced (from 67% to 11% of the rows), and --scoring "
+            "balanced_accuracy would weigh them equally",
+        ),
+        (pd.Series(list("a" * 30 + "b" * 5)), "f1_macro", None),
+    ],
+)
+def test_the_metric_is_named_for_binary_and_imbalanced_targets(y, scoring, expected):
+    note = _note_the_metric(y, "y", scoring)
+    if expected is None:
+        assert note is None
+    else:
+        assert note.startswith("note: scoring by accuracy")
+        assert expected in note
+
+
+def test_drop_leaves_out_the_columns_it_names(tmp_path):
+    path = tmp_path / "data.csv"
+    _mixed_table().to_csv(path, index=False)
+    args = ["tune", "--csv", str(path), "--target", "label", *TINY]
+    status, stdout, stderr = _run([*args, "--drop", "visits", "plan"])
+    assert status == 0, stderr
+    flat = _flat(stdout)
+    assert "note: dropped 'visits': as --drop asks" in flat
+    assert "note: dropped 'plan': as --drop asks" in flat
+    assert "1 numeric, 2 categorical feature columns" in flat
+
+
+DROP_ERRORS = {
+    "unknown column": (
+        ["--drop", "incme"],
+        "--drop 'incme': no such column in data.csv; did you mean 'income'?",
+    ),
+    "the target": (
+        ["--drop", "label"],
+        "--drop 'label': that is the target column; --target names the column to "
+        "predict, --drop the features to leave out",
+    ),
+    "every column": (
+        ["--drop", "income", "visits", "plan", "member", "city"],
+        "no feature columns left in data.csv: all were dropped (see the notes "
+        "above); give a table with columns that describe the rows",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DROP_ERRORS, ids=list(DROP_ERRORS))
+def test_drop_errors_are_one_line(case, tmp_path):
+    extra, message = DROP_ERRORS[case]
+    path = tmp_path / "data.csv"
+    _mixed_table().to_csv(path, index=False)
+    args = ["tune", "--csv", str(path), "--target", "label", *TINY, *extra]
+    status, _, stderr = _run(args)
+    assert status == 1
+    assert stderr.replace(str(tmp_path) + os.sep, "") == (
+        f"sknormnet: error: {message}\n"
+    )
+
+
+# ------------------------------------------------------------ size, compiling
+
+
+def test_search_size_counts_the_fits_and_the_rows_they_train():
+    # 3 rounds x 8 candidates x 3 folds and the refit; a training fold of 2/3
+    # of 1347 rows, 10% of it held out for early stopping
+    n_fits, rows, row_epochs = search_size(1347, rounds=3, n_iter=8, cv=3, max_iter=30)
+    assert (n_fits, rows) == (73, int(1347 * 2 / 3 * 0.9))
+    assert row_epochs == 73 * 30 * rows
+
+
+def test_the_compiling_notice_is_said_while_the_warm_up_runs():
+    told, said = [], threading.Event()
+
+    def tell(text):
+        told.append(text)
+        said.set()
+
+    # the warm-up lasts until the notice is said: patience 0 must say it
+    assert warm_up_kernels(0.0, warm_up=lambda: said.wait(60), tell=tell)
+    assert told == [
+        "note: compiling sknormnet's kernels for this machine; this happens once, "
+        "and takes a minute or two"
+    ]
+
+
+def test_the_compiling_notice_is_not_said_when_the_kernels_load_at_once():
+    told = []
+    assert not warm_up_kernels(60.0, warm_up=lambda: None, tell=told.append)
+    assert told == []
+
+
+def test_an_error_of_the_warm_up_is_not_hidden():
+    def broken():
+        raise RuntimeError("numba failed")
+
+    with pytest.raises(RuntimeError, match="numba failed"):
+        warm_up_kernels(60.0, warm_up=broken, tell=print)
 
 
 def test_write_outputs_without_matplotlib(small_search, tmp_path, monkeypatch):
@@ -677,4 +980,4 @@ def test_ctrl_c_stops_tune_reports_saves_the_finished_rounds_and_exits_130(
     assert ACCURACY.search(stdout)
     results = pd.read_csv(out / "cv_results.csv")
     assert (results["round"] == 0).all() and len(results) == 4
-    assert np.isfinite(results["mean_test_score"]).all()
+    assert np.isfinite(results["mean_test_accuracy"]).all()

@@ -25,7 +25,11 @@ def test_plot_learning_curves_draws_every_history(digits):
         pipeline = make_pipeline(StandardScaler(), model).fit(X, y)
     loss_ax, score_ax, rate_ax = plot_learning_curves(pipeline)
     labels = [line.get_label() for line in loss_ax.get_lines()]
-    assert labels == ["training loss", "validation loss"]
+    assert labels == [
+        "training loss",
+        "validation loss",
+        f"best epoch ({model.best_epoch_ + 1})",
+    ]
     np.testing.assert_allclose(loss_ax.get_lines()[0].get_ydata(), model.loss_curve_)
     np.testing.assert_allclose(
         score_ax.get_lines()[0].get_ydata(), model.validation_scores_
@@ -34,6 +38,69 @@ def test_plot_learning_curves_draws_every_history(digits):
         rate_ax.get_lines()[0].get_ydata(), model.learning_rate_curve_
     )
     assert rate_ax.get_yscale() == "log"
+    assert rate_ax.get_title() == "Learning rate"
+    # the monitored score is named: the negative log-loss by default
+    assert score_ax.get_title() == "Validation negative log-loss"
+    assert score_ax.get_ylabel() == "negative log-loss"
+    np.testing.assert_allclose(
+        score_ax.get_lines()[0].get_ydata(), -np.asarray(model.validation_loss_curve_)
+    )
+    # the best epoch is marked and named in both panels, counted from 1
+    best = f"best epoch ({model.best_epoch_ + 1})"
+    for ax in (loss_ax, score_ax):
+        assert best in [t.get_text() for t in ax.get_legend().get_texts()]
+        (line,) = [line for line in ax.get_lines() if line.get_label() == best]
+        assert list(line.get_xdata()) == [model.best_epoch_ + 1] * 2
+
+
+def _ticks(ax):
+    ax.figure.canvas.draw()
+    low, high = ax.get_xlim()
+    return [tick for tick in ax.get_xticks() if low <= tick <= high]
+
+
+@pytest.mark.parametrize("max_iter", [3, 7, 40])
+def test_epochs_are_ticked_at_whole_numbers(small_multiclass, max_iter):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (4,), max_iter=max_iter, early_stopping=True, n_iter_no_change=100
+    )
+    with pytest.warns(Warning):  # max_iter reached
+        model.fit(X, y)
+    for ax in plot_learning_curves(model):
+        ticks = _ticks(ax)
+        assert ticks and all(float(t).is_integer() for t in ticks), ax.get_title()
+        assert ax.get_xlim() == (0.5, len(model.loss_curve_) + 0.5)
+
+
+def test_a_constant_learning_rate_is_written_not_drawn(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (4,), max_iter=4, learning_rate_init=0.02, scoring="accuracy"
+    )
+    with pytest.warns(Warning):
+        model.fit(X, y)
+    _, score_ax, rate_ax = plot_learning_curves(model)
+    assert rate_ax.get_lines() == []
+    assert rate_ax.get_title() == "Learning rate: constant"
+    assert [t.get_text() for t in rate_ax.texts] == ["constant: 0.02\nin every epoch"]
+    # without early stopping there is no validation score to show
+    assert score_ax.get_lines() == []
+    assert "no validation data" in score_ax.texts[0].get_text()
+
+
+def test_the_validation_panel_names_the_scoring(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (4,), max_iter=5, early_stopping=True, scoring="balanced_accuracy"
+    )
+    with pytest.warns(Warning):
+        model.fit(X, y)
+    _, score_ax, _ = plot_learning_curves(model)
+    assert score_ax.get_title() == "Validation balanced_accuracy"
+    assert score_ax.get_ylabel() == "balanced_accuracy"
+    labels = [t.get_text() for t in score_ax.get_legend().get_texts()]
+    assert labels[0] == "validation balanced_accuracy"
 
 
 def test_plot_learning_curves_without_validation(small_multiclass):

@@ -100,7 +100,7 @@ def test_each_parameter_is_drawn_on_its_natural_scale(search):
         "tanh",
         "logistic",
     ]
-    assert axes[0].get_ylabel() == "mean test score"
+    assert axes[0].get_ylabel() == "mean CV score"
 
 
 def test_points_are_coloured_by_round_and_placed_at_the_values(search):
@@ -167,12 +167,12 @@ def test_multimetric_uses_the_refit_metric_or_asks_for_one():
         random_state=0,
     ).fit(X_TINY)
     _, axes = plot_search(search)
-    assert axes[0].get_ylabel() == "mean test far"
+    assert axes[0].get_ylabel() == "mean CV far"
     search.set_params(refit=False, n_rounds=1).fit(X_TINY)
     with pytest.raises(ValueError, match="pass metric="):
         plot_search(search)
     _, axes = plot_search(search, metric="near")
-    assert axes[0].get_ylabel() == "mean test near"
+    assert axes[0].get_ylabel() == "mean CV near"
 
 
 def test_plots_a_randomized_search_as_one_round():
@@ -208,21 +208,89 @@ def test_ticks_stay_readable(search):
     assert panels["sizes: number of layers"].get_xlim()[0] == -0.5
 
 
-@pytest.mark.parametrize(
-    "step, label",
-    [
-        ("ridge", "ridge__alpha"),
-        ("standardized_ridge_classifier", "standardized_ridge_classifier__\nalpha"),
-    ],
-)
-def test_long_pipeline_names_wrap_after_the_step(step, label):
+@pytest.mark.parametrize("step", ["ridge", "standardized_ridge_classifier"])
+def test_labels_drop_the_step_prefix_and_name_the_metric(step):
     X, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
     pipeline = Pipeline([(step, RidgeClassifier())])
     search = CoarseToFineSearchCV(
-        pipeline, {f"{step}__alpha": loguniform(1e-3, 1e3)}, n_iter=2, cv=2
+        pipeline,
+        {f"{step}__alpha": loguniform(1e-3, 1e3)},
+        n_iter=2,
+        cv=2,
+        scoring="balanced_accuracy",
     ).fit(X, y)
     _, axes = plot_search(search)
-    assert axes[0].get_xlabel() == label
+    assert axes[0].get_xlabel() == "alpha"
+    assert axes[0].get_ylabel() == "mean CV balanced_accuracy"
+
+
+def _renamed(search, names):
+    """The fitted ``search`` with its parameters renamed by ``names``."""
+    search.cv_results_ = dict(search.cv_results_)
+    search.cv_results_["params"] = [
+        {names[k]: v for k, v in p.items()} for p in search.cv_results_["params"]
+    ]
+    search.search_spaces_ = [
+        {names[k]: v for k, v in space.items()} for space in search.search_spaces_
+    ]
+    return search
+
+
+def test_labels_keep_the_prefix_when_two_steps_share_a_parameter():
+    search = CoarseToFineSearchCV(
+        Bowl(),
+        {"lr": loguniform(1e-5, 1.0), "u": stats.uniform(0, 10)},
+        n_iter=3,
+        cv=2,
+        random_state=0,
+    ).fit(X_TINY)
+    _renamed(search, {"lr": "a__x", "u": "b__x"})
+    _, axes = plot_search(search)
+    assert [ax.get_xlabel() for ax in axes] == ["a__x", "b__x"]
+
+
+def test_long_labels_break_after_the_parameter_name():
+    search = CoarseToFineSearchCV(
+        Bowl(),
+        {"sizes": layer_sizes([1, 2], loguniform_int(8, 512))},
+        n_iter=4,
+        cv=2,
+        random_state=0,
+    ).fit(X_TINY)
+    _renamed(search, {"sizes": "mlp__hidden_layer_sizes"})
+    _, axes = plot_search(search)
+    assert [ax.get_xlabel() for ax in axes] == [
+        "hidden_layer_sizes:\nnumber of layers",
+        "hidden_layer_sizes:\nmean units per layer",
+    ]
+
+
+def test_the_legend_names_the_rounds_ranges_and_stays_off_the_panels(search):
+    fig, axes = plot_search(search)
+    assert [ax.get_legend() for ax in axes] == [None] * len(axes)
+    (legend,) = fig.legends
+    texts = [text.get_text() for text in legend.get_texts()]
+    assert texts == [
+        "round 0",
+        "round 0: range sampled",
+        "round 1",
+        "round 1: range sampled",
+        "round 2",
+        "round 2: range sampled",
+        "best",
+    ]
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    for ax in axes:
+        assert not box.overlaps(ax.get_window_extent()), ax.get_xlabel()
+
+
+def test_the_legend_of_given_axes_is_in_the_first(search):
+    fig, grid = plt.subplots(3, 3)
+    _, axes = plot_search(search, axes=grid)
+    assert not fig.legends
+    texts = [text.get_text() for text in axes[0].get_legend().get_texts()]
+    assert "round 1: range sampled" in texts and texts[-1] == "best"
 
 
 class OneMinusUniform:
