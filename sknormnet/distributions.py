@@ -682,8 +682,10 @@ class categorical(Generic[_T]):
     (0.75, 128, (32, 128))
     >>> batch.narrow([128, 128])
     categorical([32, 64, 128], p=[0.062, 0.125, 0.812])
-    >>> batch.describe(), categorical([32, 64, 128]).describe()
-    ('64 (50%)', '32|64|128')
+    >>> batch.describe()
+    '32 (25%), 64 (50%), 128 (25%)'
+    >>> categorical([32, 64, 128]).describe()
+    '32, 64, 128 (equally likely)'
     """
 
     def __init__(self, values: Collection[_T], p: ArrayLike | None = None) -> None:
@@ -808,11 +810,18 @@ class categorical(Generic[_T]):
         return tuple(one_hot)
 
     def describe(self) -> str:
-        """``"a|b|c"`` when uniform, else the likeliest value and its probability."""
+        """Every value, with its probability unless all are equally likely.
+
+        ``"a, b, c (equally likely)"`` or ``"a (70%), b (20%), c (10%)"``: a
+        space narrowed toward the best candidates still draws every value, so
+        naming only the likeliest one would mislead.
+        """
+        shown = [_short(value) for value in self.values]
+        if len(shown) == 1:
+            return shown[0]
         if np.allclose(self.p, self.p[0]):
-            return "|".join(_short(value) for value in self.values)
-        top = int(np.argmax(self.p))
-        return f"{_short(self.values[top])} ({self.p[top]:.0%})"
+            return ", ".join(shown) + " (equally likely)"
+        return ", ".join(f"{v} ({w:.0%})" for v, w in zip(shown, self.p))
 
     def __repr__(self) -> str:
         weights = [round(float(w), 3) for w in self.p]
@@ -1039,7 +1048,7 @@ class layer_sizes:
     >>> sizes.support()
     ((50, 50), (100, 100, 100, 100))
     >>> sizes.describe()
-    '2|3|4 x 50..100'
+    '2, 3, 4 (equally likely) layers of 50..100 units'
     """
 
     def __init__(
@@ -1145,9 +1154,12 @@ class layer_sizes:
         return (*depth, width)
 
     def describe(self) -> str:
-        """``"layers x units"``: the descriptions of the two components."""
-        n_layers = as_distribution(self.n_layers).describe()
-        return f"{n_layers} x {as_distribution(self.n_units).describe()}"
+        """``"1 layer of 32..512 units"``, or with several depths
+        ``"1, 2 (equally likely) layers of 32..512 units"``."""
+        depths = as_distribution(self.n_layers)
+        units = as_distribution(self.n_units).describe()
+        layers = "layer" if depths.describe() == "1" else "layers"
+        return f"{depths.describe()} {layers} of {units} units"
 
     def __repr__(self) -> str:
         return f"layer_sizes(n_layers={self.n_layers!r}, n_units={self.n_units!r})"
@@ -1221,8 +1233,10 @@ def as_distribution(entry: SearchEntry) -> SearchDistribution:
     categorical([1, 2, 3, 4], p=[0.062, 0.812, 0.062, 0.062])
     >>> as_distribution(uniform(0, 10)).narrow([5.0])
     quantile_window(uniform(0, 10), q_low=0.4, q_high=0.6)
-    >>> as_distribution([32, 64, 128]).describe(), as_distribution([1, 2]).axis_scale()
-    ('32|64|128', 'linear')
+    >>> as_distribution([32, 64, 128]).describe()
+    '32, 64, 128 (equally likely)'
+    >>> as_distribution([1, 2]).axis_scale()
+    'linear'
     """
     if all(hasattr(entry, name) for name in ("narrow", "axis_scale", "describe")):
         return cast("SearchDistribution", entry)

@@ -760,10 +760,10 @@ def test_verbose_prints_what_it_fits_then_each_round_once_it_is_scored(capsys):
     ):
         assert best == f"{scores[: int(done)].max():.4f}"
         assert ranges == (
-            f"  lr {as_distribution(space['lr']).describe()}, "
+            f"  lr {as_distribution(space['lr']).describe()}; "
             f"act {as_distribution(space['act']).describe()}"
         )
-    assert lines[2] == "  lr 1e-06..1, act relu|tanh"
+    assert lines[2] == "  lr 1e-06..1; act relu, tanh (equally likely)"
 
 
 def test_verbose_names_the_ranking_metric_and_each_space(capsys):
@@ -783,7 +783,7 @@ def test_verbose_names_the_ranking_metric_and_each_space(capsys):
     rounds = [i for i, line in enumerate(lines) if ROUND_LINE.match(line)]
     assert len(rounds) == 2
     assert "best CV high " in lines[rounds[0]]
-    assert lines[rounds[0] + 1] == "  lr 1e-06..1; shift 0..10"
+    assert lines[rounds[0] + 1] == "  lr 1e-06..1 | shift 0..10"
 
 
 @pytest.mark.parametrize("columns", [40, 80])
