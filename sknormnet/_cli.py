@@ -328,7 +328,7 @@ def _split_columns(X):
     return numeric, [column for column in X.columns if column not in numeric]
 
 
-def build_pipeline(X, *, max_iter=30, random_state=None):
+def build_pipeline(X, *, max_iter=30, early_stopping=True, random_state=None):
     """Scale numeric columns and one-hot encode the others, then the classifier.
 
     Parameters
@@ -341,7 +341,11 @@ def build_pipeline(X, *, max_iter=30, random_state=None):
         which values not seen in training join (or are ignored, when a column
         has no rare values).
     max_iter : int, default=30
-        The most epochs each fit trains, with early stopping.
+        The most epochs each fit trains.
+    early_stopping : bool, default=True
+        Whether each fit holds out ``VALIDATION_FRACTION`` of its rows and
+        keeps its best epoch on them (not with rungs, which stop the weak
+        candidates early themselves).
     random_state : int or None, default=None
         Seeds the classifier.
 
@@ -377,7 +381,7 @@ def build_pipeline(X, *, max_iter=30, random_state=None):
         transformers.append(("categorical", categorical_steps, others))
     classifier = MLPBatchNormClassifier(
         max_iter=max_iter,
-        early_stopping=True,
+        early_stopping=early_stopping,
         validation_fraction=VALIDATION_FRACTION,
         random_state=random_state,
     )
@@ -440,18 +444,31 @@ def rounds_table(search):
     Returns
     -------
     table : DataFrame
-        Columns ``round``, ``candidates``, ``best of the round`` and ``best so
-        far``, the best mean CV scores of the search's metric (NaN when every
-        fit failed).
+        Columns ``round``, ``candidates``, with rungs ``trained fully`` (the
+        candidates that reached the last rung), then ``best of the round`` and
+        ``best so far``: the best mean CV scores of the search's metric among
+        the fully trained candidates (NaN when every fit failed).
     """
-    results = pd.DataFrame(
+    results = search.cv_results_
+    rungs = "n_resources" in results
+    frame = pd.DataFrame(
         {
-            "round": search.cv_results_["round"],
-            "score": search.cv_results_[f"mean_test_{metric_name(search)}"],
+            "round": results["round"],
+            "first rung": results["iter"] == 0 if rungs else True,
+            "full": (
+                results["n_resources"] == np.max(results["n_resources"])
+                if rungs
+                else True
+            ),
+            "score": results[f"mean_test_{metric_name(search)}"],
         }
     )
-    table = results.groupby("round")["score"].agg(
-        **{"candidates": "size", "best of the round": "max"}
+    by_round = frame.groupby("round")
+    table = pd.DataFrame({"candidates": by_round["first rung"].sum()})
+    if rungs:
+        table["trained fully"] = by_round["full"].sum()
+    table["best of the round"] = (
+        frame[frame["full"]].groupby("round")["score"].max().reindex(table.index)
     )
     table["best so far"] = np.fmax.accumulate(table["best of the round"].to_numpy())
     return table.reset_index()
@@ -822,6 +839,8 @@ def tune(
     cv=3,
     random_state=0,
     max_iter=30,
+    rungs=False,
+    factor=3,
     scoring=None,
     drop=(),
     out=None,
@@ -838,6 +857,14 @@ def tune(
         The search: ``rounds`` rounds of ``n_iter`` candidates from
         ``tuning_space(priority)``, scored on ``cv`` folds, each fit trained
         for at most ``max_iter`` epochs.
+    rungs : bool, default=False
+        Whether each round trains its candidates in rungs of increasing
+        epochs, the best ``1 / factor`` of each rung continuing to the next
+        (``CoarseToFineSearchCV(resource=...)``), instead of every candidate
+        for ``max_iter`` epochs with early stopping.
+    factor : float, default=3
+        With ``rungs``, the ratio between the epochs of two rungs and between
+        the candidates they train.
     n_jobs : int or None, default=None
         Fits run in parallel.
     random_state : int, default=0
@@ -875,7 +902,9 @@ def tune(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=random_state
     )
     splitter = StratifiedKFold(cv)
-    pipeline = build_pipeline(X, max_iter=max_iter, random_state=random_state)
+    pipeline = build_pipeline(
+        X, max_iter=max_iter, early_stopping=not rungs, random_state=random_state
+    )
     space = tuning_space(priority, prefix=PREFIX)
     kinds = pipeline["preprocess"].transformers
     columns = ", ".join(f"{len(cols)} {name}" for name, _, cols in kinds)
@@ -884,6 +913,8 @@ def tune(
         space,
         n_iter=n_iter,
         n_rounds=rounds,
+        resource=f"{PREFIX}max_iter" if rungs else None,
+        factor=factor,
         # named, so that cv_results_ and the search's lines name the metric
         scoring={scoring: scoring},
         refit=scoring,
@@ -924,8 +955,13 @@ def tune(
         say(
             f"search: {rounds} rounds x {n_iter} candidates x {cv} folds, scored by CV "
             f"{scoring}; priority {priority} tunes "
-            f"{', '.join(_short(name) for name in space)}; at most {max_iter} epochs "
-            "per fit"
+            f"{', '.join(_short(name) for name in space)}; "
+            + (
+                f"{max_iter} epochs for the candidates that win every rung "
+                f"(1/{factor:g} go on at each)"
+                if rungs
+                else f"at most {max_iter} epochs per fit"
+            )
         )
         search.fit(X_train, y_train)
     score = float(search.score(X_test, y_test))

@@ -216,7 +216,8 @@ class CoarseToFineSearchCV(BaseSearchCV):
         epochs, then only the best ``1 / factor`` go on to the next rung, and
         they *continue* training (``warm_start=True``) on the same folds, up to
         the estimator's own ``max_iter``. The estimator must have a
-        ``warm_start`` parameter. None trains every candidate fully. See Notes.
+        ``warm_start`` parameter, and no early stopping. None trains every
+        candidate fully. See Notes.
 
     min_resources : int, default=1
         The fewest epochs of the first rung, with ``resource``.
@@ -411,19 +412,21 @@ class CoarseToFineSearchCV(BaseSearchCV):
     resource sits at coordinates :math:`u_i \\in [0, 1]^d` in the space of
     round 0: each entry's ``coordinates`` (its ``cdf``, on the scale it samples
     uniformly; for a list of numbers the rank of the value, for other lists a
-    one-hot vector). Its rank score is the average of the mean CV scores
-    :math:`m_j` of the candidates of the same dict of
-    ``param_distributions``, weighted by a Gaussian kernel of width
-    :math:`h = 0.1` per coordinate:
+    one-hot vector). Its rank score averages the mean CV scores :math:`m_j` of
+    the candidates of the same dict of ``param_distributions``, weighted by a
+    Gaussian kernel of width :math:`h = 0.1` per coordinate, with the mean
+    :math:`\\bar m` of all the candidates counted as one more neighbour:
 
     .. math::
 
-        s_i = \\frac{\\sum_j w_{ij} m_j}{\\sum_j w_{ij}}, \\qquad
+        s_i = \\frac{\\sum_j w_{ij} m_j + \\bar m}{\\sum_j w_{ij} + 1}, \\qquad
         w_{ij} = \\exp\\left(-\\frac{\\lVert u_i - u_j \\rVert^2}{2 d h^2}\\right).
 
     Later rounds sample densely around the best candidates, so there
-    :math:`s_i` averages over many fits and their random initializations; an
-    isolated candidate keeps about its own score.
+    :math:`s_i` averages over many fits and their random initializations,
+    while an isolated candidate is pulled toward :math:`\\bar m`: a high
+    score that its neighbours do not share, often luck, ranks below a region
+    that scores high throughout.
 
     Candidates are drawn independently, with replacement, even when every
     entry is a list (where :class:`~sklearn.model_selection.RandomizedSearchCV`
@@ -603,6 +606,15 @@ class CoarseToFineSearchCV(BaseSearchCV):
                 "warm_start=True and max_iter more epochs, so resource must be the "
                 f"max_iter of an estimator with warm_start, e.g. {example!r}."
             )
+        early_stopping = f"{prefix}__early_stopping" if prefix else "early_stopping"
+        if params.get(early_stopping) is True:
+            raise ValueError(
+                f"resource={self.resource!r} with {early_stopping}=True: each rung "
+                "would hold out another validation share and restore its own best "
+                "epoch, so a promoted candidate would not continue the model of "
+                f"the rung before; set {early_stopping}=False (the rungs already "
+                "stop the weak candidates early)."
+            )
         full = params[self.resource]
         if isinstance(full, bool) or not isinstance(full, numbers.Integral) or full < 1:
             raise ValueError(
@@ -733,40 +745,36 @@ class CoarseToFineSearchCV(BaseSearchCV):
         ``pick="neighbourhood"`` the kernel-weighted mean of the scores of
         the full-resource candidates near each (see Notes)."""
         scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)[rows]
-        if self.pick == "best" or len(rows) < 2:
-            return scores
-        points = [
-            self._coordinates(results["params"][row], self._history.origins[row])
-            for row in rows
-        ]
-        smoothed = scores.copy()
         finite = np.isfinite(scores)
-        for a, (origin_a, xa) in enumerate(points):
-            if not finite[a]:
-                continue
-            weights = np.zeros(len(rows))
-            for b, (origin_b, xb) in enumerate(points):
-                if finite[b] and origin_a == origin_b:
-                    distance2 = float(np.mean((xa - xb) ** 2)) if xa.size else 0.0
-                    weights[b] = math.exp(-distance2 / (2 * _NEIGHBOURHOOD**2))
-            smoothed[a] = np.sum(weights[finite] * scores[finite]) / weights.sum()
+        if self.pick == "best" or not finite.any():
+            return scores
+        origins = np.asarray([self._history.origins[row] for row in rows])
+        prior = scores[finite].mean()
+        smoothed = scores.copy()
+        for origin in np.unique(origins[finite]):
+            members = np.flatnonzero((origins == origin) & finite)
+            points = np.asarray(
+                [self._coordinates(results["params"][rows[i]], origin) for i in members]
+            ).reshape(len(members), -1)
+            distance2 = np.mean((points[:, None, :] - points[None, :, :]) ** 2, axis=2)
+            if not points.shape[1]:  # no coordinates: every candidate is near
+                distance2 = np.zeros((len(members), len(members)))
+            weights = np.exp(-distance2 / (2 * _NEIGHBOURHOOD**2))
+            smoothed[members] = (weights @ scores[members] + _PRIOR_WEIGHT * prior) / (
+                weights.sum(axis=1) + _PRIOR_WEIGHT
+            )
         return smoothed
 
-    def _coordinates(
-        self, params: Mapping[str, Any], origin: int
-    ) -> tuple[int, NDArray[np.float64]]:
-        """The candidate's space and its coordinates in round 0's space."""
+    def _coordinates(self, params: Mapping[str, Any], origin: int) -> list[float]:
+        """The candidate's coordinates in round 0's space number ``origin``."""
         space = self._history.first_spaces[origin]
         point: list[float] = []
         for name in sorted(space):
-            distribution = as_distribution(space[name])
-            coordinates = getattr(distribution, "coordinates", None)
+            # a distribution of another library may not place values
+            coordinates = getattr(as_distribution(space[name]), "coordinates", None)
             if coordinates is not None:
-                try:
-                    point.extend(coordinates(params[name]))
-                except (TypeError, ValueError):
-                    pass  # a value the space cannot place counts as anywhere
-        return origin, np.asarray(point, dtype=float)
+                point.extend(coordinates(params[name]))
+        return point
 
     def _top_candidates(
         self, results: Mapping[str, Any], metric: str
@@ -1090,6 +1098,12 @@ _NEIGHBOURHOOD = 0.1
 
 # Joins the words that line wrapping must keep together.
 _NO_BREAK = "\u00a0"
+
+# pick="neighbourhood" counts the mean score of all the candidates as this
+# many neighbours of each: a lone candidate is pulled toward the average as
+# much as by one neighbour, so a lucky score alone does not outrank a region
+# that scores high throughout.
+_PRIOR_WEIGHT = 1.0
 
 # Seconds between two progress lines of a rung at verbose >= 2.
 _PROGRESS_EVERY = 5.0

@@ -552,6 +552,11 @@ USAGE_ERRORS = {
         "sklearn.metrics.get_scorer_names() lists them all",
     ),
     "drop without a column": (["--drop"], "argument --drop: expected at least one"),
+    "factor 1": (["--factor", "1"], "argument --factor: must be greater than 1, got 1"),
+    "factor not a number": (
+        ["--factor", "x"],
+        "argument --factor: 'x' is not a number",
+    ),
 }
 
 
@@ -701,6 +706,36 @@ SMALL_SEARCH = {
 def small_search():
     X, y = load_iris(return_X_y=True)
     return CoarseToFineSearchCV(RidgeClassifier(), **SMALL_SEARCH).fit(X, y)
+
+
+def test_rungs_train_candidates_in_rungs_and_the_report_shows_them():
+    budget = ["--rounds", "2", "--n-iter", "6", "--cv", "2", "--max-iter", "9"]
+    status, stdout, stderr = _run(["tune", *budget, "--rungs", "--factor", "3"])
+    assert status == 0, stderr
+    text = _flat(stdout)
+    assert "rungs of 1, 3, 9 epochs, 1/3 promoted" in text
+    assert "9 epochs for the candidates that win every rung (1/3 go on at each)" in text
+    # the rounds table: 6 candidates per round, of which 1 trained fully
+    header = next(line for line in stdout.splitlines() if "trained fully" in line)
+    lines = stdout.splitlines()
+    rows = lines[lines.index(header) + 1 : lines.index(header) + 3]
+    assert [row.split()[:3] for row in rows] == [["0", "6", "1"], ["1", "6", "1"]]
+    assert not _too_wide(stdout, 80)
+
+
+def test_tune_with_rungs_turns_early_stopping_off():
+    search, _ = tune(rounds=1, n_iter=3, cv=2, max_iter=4, rungs=True, factor=2)
+    assert search.resource == "mlp__max_iter" and search.factor == 2
+    assert search.estimator["mlp"].early_stopping is False
+    assert sorted(set(search.cv_results_["n_resources"])) == [1, 2, 4]
+    assert search.best_params_["mlp__max_iter"] == 4
+    table = rounds_table(search)
+    assert table["candidates"].tolist() == [3]
+    assert table["trained fully"].tolist() == [1]
+    full = search.cv_results_["n_resources"] == 4
+    assert table["best of the round"].iloc[0] == (
+        search.cv_results_["mean_test_accuracy"][full].max()
+    )
 
 
 def test_rounds_table(small_search):

@@ -189,6 +189,17 @@ def test_a_resource_needs_warm_start_and_a_valid_range():
         _search(min_resources=30).fit(X_TINY)
 
 
+def test_a_resource_with_early_stopping_is_rejected():
+    pipeline = Pipeline(
+        [("mlp", MLPBatchNormClassifier(max_iter=9, early_stopping=True))]
+    )
+    search = CoarseToFineSearchCV(
+        pipeline, {"mlp__alpha": [1e-4]}, resource="mlp__max_iter", cv=2
+    )
+    with pytest.raises(ValueError, match="mlp__early_stopping=True: each rung"):
+        search.fit(X_TINY, [0, 1] * 6)
+
+
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
