@@ -172,6 +172,12 @@ def print_machine():
     print()
 
 
+def markdown_table(header, rows):
+    """A markdown table, as text: one line per row, cells converted with str."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(map(str, line)) + " |" for line in lines)
+
+
 def timed(function, *args, **kwargs):
     """Seconds taken by ``function(*args, **kwargs)``, and its result."""
     start = time.perf_counter()
