@@ -1374,9 +1374,14 @@ class _Evaluation:
             (start, self.splits[j % n_splits], self.callbacks.fit_arguments())
             for j, start in enumerate(starts)
         ]
-        parallel = Parallel(
-            n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch, return_as="generator"
-        )
+        try:
+            parallel = Parallel(
+                n_jobs=self.n_jobs,
+                pre_dispatch=self.pre_dispatch,
+                return_as="generator",
+            )
+        except ValueError:  # a backend that returns all at once (multiprocessing)
+            parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
         progress = _Progress(label, len(tasks), enabled=self.verbose >= 2)
         outs = []
         for out in parallel(

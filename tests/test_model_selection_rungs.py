@@ -249,6 +249,18 @@ def test_a_promoted_model_is_the_model_trained_straight(digits):
     assert checked == 2 * 1 * 3  # one candidate reaches 9 epochs per round
 
 
+def test_a_backend_without_generators_gives_the_same_results():
+    # joblib's multiprocessing backend returns all the results at once
+    sequential = _search(n_iter=6).fit(X_TINY)
+    with parallel_config(backend="multiprocessing", n_jobs=2):
+        parallel = _search(n_iter=6, n_jobs=2).fit(X_TINY)
+    assert parallel.cv_results_["params"] == sequential.cv_results_["params"]
+    assert_array_equal(
+        parallel.cv_results_["mean_test_score"],
+        sequential.cv_results_["mean_test_score"],
+    )
+
+
 @pytest.mark.parametrize("n_jobs", [2, "dask"])
 def test_rungs_are_the_same_with_n_jobs_and_dask(digits, n_jobs):
     X, y = digits
