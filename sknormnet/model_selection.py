@@ -592,8 +592,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
         if self.resource is None:
             return [None]
         params = self.estimator.get_params()
-        prefix, _, last = self.resource.rpartition("__")
-        example = f"{prefix}__max_iter" if prefix else "max_iter"
+        example = self._beside_resource("max_iter")
         if self.resource not in params:
             raise ValueError(
                 f"resource={self.resource!r} is not a parameter of the estimator "
@@ -601,15 +600,17 @@ class CoarseToFineSearchCV(BaseSearchCV):
                 "resource='max_iter', or 'mlp__max_iter' for the step 'mlp' of a "
                 "Pipeline."
             )
-        warm_start = f"{prefix}__warm_start" if prefix else "warm_start"
-        if last != "max_iter" or warm_start not in params:
+        if (
+            self.resource != example
+            or self._beside_resource("warm_start") not in params
+        ):
             raise ValueError(
                 f"resource={self.resource!r} is not an epoch parameter: "
                 "multi-fidelity rounds continue the promoted candidates with "
                 "warm_start=True and max_iter more epochs, so resource must be the "
                 f"max_iter of an estimator with warm_start, e.g. {example!r}."
             )
-        early_stopping = f"{prefix}__early_stopping" if prefix else "early_stopping"
+        early_stopping = self._beside_resource("early_stopping")
         if params.get(early_stopping) is True:
             raise ValueError(
                 f"resource={self.resource!r} with {early_stopping}=True: each rung "
@@ -700,7 +701,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
                         starts.append((None, params))
                     else:
                         more_epochs = {
-                            self._warm_start_name(): True,
+                            self._beside_resource("warm_start"): True,
                             cast("str", self.resource): cast("int", epochs) - previous,
                         }
                         starts.append((models.pop((i, split)), more_epochs))
@@ -710,11 +711,11 @@ class CoarseToFineSearchCV(BaseSearchCV):
             rung_outs = evaluation.run(
                 starts, n_splits, keep_models=not last, quiet=not last, label=label
             )
-            models = {}
-            for j, out in enumerate(rung_outs):
-                i, split = alive[j // n_splits], j % n_splits
-                if not last:
-                    models[(i, split)] = out.pop("estimator")
+            if not last:
+                models = {
+                    (alive[j // n_splits], j % n_splits): out.pop("estimator")
+                    for j, out in enumerate(rung_outs)
+                }
             for i in alive:
                 row = dict(candidates[i])
                 if epochs is not None:
@@ -728,9 +729,11 @@ class CoarseToFineSearchCV(BaseSearchCV):
             previous = epochs or 0
         return rows, outs, more, which
 
-    def _warm_start_name(self) -> str:
-        prefix, _, _ = cast("str", self.resource).rpartition("__")
-        return f"{prefix}__warm_start" if prefix else "warm_start"
+    def _beside_resource(self, name: str) -> str:
+        """The parameter ``name`` of the step that ``resource`` belongs to,
+        e.g. ``"mlp__warm_start"`` for ``resource="mlp__max_iter"``."""
+        step, _, _ = cast("str", self.resource).rpartition("__")
+        return f"{step}__{name}" if step else name
 
     # ------------------------------------------------------------ picking
 

@@ -133,11 +133,11 @@ def test_cv_results_columns_and_best_at_the_full_resource():
 
 
 def test_the_zoom_uses_the_full_resource_rows_only():
-    class_ = _search(n_iter=9, n_rounds=2, top_k=1, pick="best").fit(X_TINY)
-    results = class_.cv_results_
+    search = _search(n_iter=9, n_rounds=2, top_k=1, pick="best").fit(X_TINY)
+    results = search.cv_results_
     first = (results["round"] == 0) & (results["n_resources"] == 20)
     best_lr = results["param_lr"][first][np.argmax(results["mean_test_score"][first])]
-    space = class_.search_spaces_[1]["lr"]
+    space = search.search_spaces_[1]["lr"]
     assert space.low <= best_lr <= space.high
     # narrowed around one value: a tenth of the 5 decades on each side
     assert_allclose(np.log10(space.high / space.low), 1.0)
@@ -160,11 +160,8 @@ def test_the_zoom_uses_the_full_resource_rows_only():
 def test_a_resource_that_is_not_an_integer_epoch_parameter_is_rejected(
     resource, estimator, match
 ):
-    search = CoarseToFineSearchCV(
-        estimator,
-        {"lr" if resource != "mlp__lr" else "mlp__lr": [1.0]},
-        resource=resource,
-    )
+    space = {"mlp__lr" if isinstance(estimator, Pipeline) else "lr": [1.0]}
+    search = CoarseToFineSearchCV(estimator, space, resource=resource)
     with pytest.raises(ValueError, match=match):
         search.fit(X_TINY)
 
