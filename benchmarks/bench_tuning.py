@@ -33,8 +33,8 @@ Methods (``--methods``), each an entry of ``METHODS``:
   threads) and reports their mean validation accuracy after each epoch;
 - ``c2f``: ``CoarseToFineSearchCV(n_iter=16, n_rounds=3)``;
 - ``c2f_nb``: the same with ``pick="neighbourhood"``;
-- ``c2f_mf``: three times the candidates, ``n_iter=48``, in rungs of 2, 7 and
-  20 epochs (``resource="mlp__max_iter", factor=3``);
+- ``c2f_mf``: three times the candidates, ``n_iter=48``, in rungs of 1, 3, 9
+  and 20 epochs (``resource="mlp__max_iter", factor=3``);
 - ``c2f_mf_nb``: the same with ``pick="neighbourhood"``.
 
 A refit whose training diverges counts at the held-out accuracy of always
@@ -64,7 +64,7 @@ Usage::
 
     python benchmarks/bench_tuning.py [--datasets digits hard]
         [--methods random halving tpe tpe_pruner c2f c2f_nb c2f_mf c2f_mf_nb]
-        [--seeds 5]
+        [--seeds 5] [--first-seed 0]
         [--inits 3] [--n-jobs 2] [--json out.json]
 """
 
@@ -472,7 +472,7 @@ METHODS: dict[str, Callable[[Problem, int], SearchRun]] = {
     "tpe_pruner": optuna_tpe_pruned,
     "c2f": coarse_to_fine(),
     "c2f_nb": coarse_to_fine(pick="neighbourhood"),
-    # 3x the candidates, in rungs of 2, 7 and 20 epochs
+    # 3x the candidates, in rungs of 1, 3, 9 and 20 epochs
     "c2f_mf": coarse_to_fine(n_iter=3 * 16, resource=f"{STEP}__max_iter", factor=3),
     "c2f_mf_nb": coarse_to_fine(
         n_iter=3 * 16, resource=f"{STEP}__max_iter", factor=3, pick="neighbourhood"
@@ -650,7 +650,16 @@ def parse_args():
     parser.add_argument(
         "--methods", nargs="+", choices=list(METHODS), default=list(METHODS)
     )
-    parser.add_argument("--seeds", type=int, default=5, help="search seeds 0, 1, ...")
+    parser.add_argument(
+        "--seeds", type=int, default=5, help="how many search seeds, from --first-seed"
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the first search seed: another value gives another round of the "
+        "benchmark, to see how its results vary",
+    )
     parser.add_argument(
         "--inits", type=int, default=3, help="refits of each pick, for held-out"
     )
@@ -689,7 +698,7 @@ def main():
             mine = []
             # methods interleaved within each seed, so that the machine's
             # drifts weigh on all of them alike
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for method in args.methods:
                     record = run_one(problem, method, seed, args.inits)
                     mine.append(record)

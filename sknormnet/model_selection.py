@@ -53,7 +53,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import joblib
 import numpy as np
 from sklearn.base import clone, is_classifier
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
@@ -62,9 +63,11 @@ from sklearn.model_selection._validation import (
     _insert_error_scores,
     _warn_or_raise_about_fit_failures,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
 
 from sknormnet.distributions import (
     as_distribution,
@@ -220,7 +223,8 @@ class CoarseToFineSearchCV(BaseSearchCV):
         candidate fully. See Notes.
 
     min_resources : int, default=1
-        The fewest epochs of the first rung, with ``resource``.
+        The epochs of the first rung, with ``resource``: every candidate of a
+        round starts with this many.
 
     factor : float, default=3
         With ``resource``, the ratio between the epochs of two rungs, and
@@ -393,17 +397,26 @@ class CoarseToFineSearchCV(BaseSearchCV):
     - Any other sampler (an object with ``rvs`` only) is kept as it is.
 
     **Multi-fidelity rounds.** With ``resource``, a round trains its
-    candidates in :math:`K = 1 + \\lfloor \\log_f(E / m) \\rfloor` rungs of
-    :math:`E / f^{K-1}, \\dots, E / f, E` epochs (rounded, at least :math:`m`),
-    where :math:`E` is the estimator's ``max_iter``, :math:`f` is ``factor``
-    and :math:`m` is ``min_resources``. Every candidate trains the first rung
+    candidates in rungs of :math:`m, m f, \\dots, m f^{K-2}` and :math:`E`
+    epochs (rounded), where :math:`m` is ``min_resources``, :math:`f` is
+    ``factor`` and :math:`E` is the estimator's ``max_iter``, as
+    :class:`~sklearn.model_selection.HalvingRandomSearchCV` grows its
+    resource, except that the last rung trains fully. The number of rungs,
+    :math:`K = 1 + \\lfloor \\log_f(E / m) + 1/2 \\rfloor`, makes the last
+    step, :math:`E / (m f^{K-2})`, the closest to :math:`f` on a log scale:
+    with :math:`E = 20`, :math:`m = 1` and :math:`f = 3`, rungs of 1, 3, 9 and
+    20 epochs. Every candidate trains the first rung
     on every split; the :math:`\\lceil n / f \\rceil` with the best mean score
     continue on the same splits to the next rung, with ``warm_start=True`` and
     as many more epochs as the rungs differ by. The shuffling, the optimizer's
     moments and the learning-rate schedule of
     :class:`~sknormnet.MLPBatchNormClassifier` carry on, so a candidate
     promoted to :math:`E` epochs holds the model trained :math:`E` epochs
-    straight. The search fits these rungs itself, through joblib as
+    straight. In a :class:`~sklearn.pipeline.Pipeline`, the fitted steps
+    before the resource's step are frozen
+    (:class:`~sklearn.frozen.FrozenEstimator`) rather than refitted, so the
+    network goes on with the same features even when a step draws at random.
+    The search fits these rungs itself, through joblib as
     scikit-learn's searches do, as continuing needs the models of the rung
     before. Rungs save time when an epoch costs much more than the fixed cost
     of a fit (validating the data, building the network, scoring); on
@@ -640,17 +653,18 @@ class CoarseToFineSearchCV(BaseSearchCV):
                 "min_resources or raise the estimator's epochs."
             )
         full = int(full)
-        # the epsilon keeps exact powers, e.g. log(27, 3) = 3.0000000000000004
-        n_rungs = 1 + math.floor(
-            math.log(full / self.min_resources, self.factor) + 1e-9
+        # As many rungs as make the last step, to the full epochs, closest to
+        # factor on a log scale (between sqrt(factor) and factor**1.5); the
+        # epsilon keeps exact powers, e.g. log(27, 3) = 3.0000000000000004.
+        n_steps = math.floor(
+            math.log(full / self.min_resources, self.factor) + 0.5 + 1e-9
         )
         epochs: list[int | None] = []
-        for k in range(n_rungs):
-            rung = max(
-                self.min_resources, round(full / self.factor ** (n_rungs - 1 - k))
-            )
-            if not epochs or rung > cast("int", epochs[-1]):
-                epochs.append(int(rung))
+        for k in range(n_steps):
+            rung = round(self.min_resources * self.factor**k)
+            if rung < full and (not epochs or rung > cast("int", epochs[-1])):
+                epochs.append(rung)
+        epochs.append(full)
         return epochs
 
     def _evaluate_round(
@@ -713,7 +727,9 @@ class CoarseToFineSearchCV(BaseSearchCV):
             )
             if not last:
                 models = {
-                    (alive[j // n_splits], j % n_splits): out.pop("estimator")
+                    (alive[j // n_splits], j % n_splits): _freeze_before(
+                        out.pop("estimator"), cast("str", self.resource)
+                    )
                     for j, out in enumerate(rung_outs)
                 }
             for i in alive:
@@ -1175,6 +1191,36 @@ def _mean_scores(
         np.asarray(scores, dtype=float).reshape(-1, n_splits).mean(axis=1)
     )
     return means
+
+
+def _freeze_before(model: Any, resource: str) -> Any:
+    """``model`` with the steps of each Pipeline on the way to ``resource``
+    that come before it frozen, so that continuing the resource's step does
+    not refit them: a refit transformer that draws at random (a projection,
+    say, without a ``random_state``) would change the features under the
+    network it feeds. A step that does not report itself fitted (a stateless
+    transformer without fitted attributes) is left to be refitted."""
+    name, _, rest = resource.partition("__")
+    if not rest or not isinstance(model, Pipeline):
+        return model
+    names = [step_name for step_name, _ in model.steps]
+    if name not in names:
+        return model
+    for i, (step_name, step) in enumerate(model.steps[: names.index(name)]):
+        if _is_fitted(step) and not isinstance(step, FrozenEstimator):
+            model.steps[i] = (step_name, FrozenEstimator(step))
+    _freeze_before(model.named_steps[name], rest)
+    return model
+
+
+def _is_fitted(step: Any) -> bool:
+    if step is None or isinstance(step, str):  # "passthrough", "drop"
+        return False
+    try:
+        check_is_fitted(step)
+    except (NotFittedError, TypeError):
+        return False
+    return True
 
 
 def _fit_and_score_quietly(

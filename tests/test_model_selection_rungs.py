@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from joblib import parallel_config
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import StratifiedKFold
@@ -61,15 +61,24 @@ def _search(**params):
 @pytest.mark.parametrize(
     "full, min_resources, factor, expected",
     [
-        (20, 1, 3, [2, 7, 20]),
+        # min_resources * factor**k, and the last step to the full epochs
+        # between sqrt(factor) and factor**1.5
+        (20, 1, 3, [1, 3, 9, 20]),
         (27, 1, 3, [1, 3, 9, 27]),
+        (16, 1, 3, [1, 3, 9, 16]),
+        (15, 1, 3, [1, 3, 15]),
         (9, 1, 3, [1, 3, 9]),
-        (10, 2, 2, [2, 5, 10]),
+        (20, 2, 3, [2, 6, 20]),
+        (10, 2, 2, [2, 4, 10]),
         (20, 20, 3, [20]),
-        (5, 1, 10, [5]),
+        (5, 1, 10, [1, 5]),
+        (3, 1, 10, [3]),
+        (2, 1, 1.5, [1, 2]),  # round(1.5) is the full 2: no second rung of 2
     ],
 )
-def test_rung_schedule_ends_at_the_full_epochs(full, min_resources, factor, expected):
+def test_rung_schedule_starts_at_min_resources_and_ends_at_the_full_epochs(
+    full, min_resources, factor, expected
+):
     search = _search(
         n_rounds=1, n_iter=30, min_resources=min_resources, factor=factor
     ).set_params(estimator=Epochs(max_iter=full))
@@ -91,7 +100,7 @@ def test_each_rung_promotes_the_best_of_the_rung_before():
     results = _search(n_iter=12, n_rounds=3).fit(X_TINY).cv_results_
     lr = np.array([p["lr"] for p in results["params"]])
     for round_ in range(3):
-        for rung in (1, 2):
+        for rung in (1, 2, 3):
             before = (results["round"] == round_) & (results["iter"] == rung - 1)
             after = (results["round"] == round_) & (results["iter"] == rung)
             scores = results["mean_test_score"][before]
@@ -107,20 +116,68 @@ def test_promoted_candidates_continue_rather_than_restart():
     results = search.cv_results_
     # only the first rung of each round fits from scratch (plus the refit)
     assert Epochs.from_scratch == 12 * 2 * 2 + 1
-    # the score shows the epochs trained: 2, then 2 + 5, then 2 + 5 + 13
+    # the score shows the epochs trained in all: 1, then 1 + 2, 3 + 6, 9 + 11
     for row, params in enumerate(results["params"]):
         expected = -abs(np.log10(params["lr"]) + 2) - 1 / results["n_resources"][row]
         assert_allclose(results["split0_test_score"][row], expected)
         assert params["max_iter"] == results["n_resources"][row]
 
 
+class FitCounter(TransformerMixin, BaseEstimator):
+    """Passes the data through; ``n_fits`` counts its fits."""
+
+    n_fits = 0
+
+    def fit(self, X, y=None):
+        type(self).n_fits += 1
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return X
+
+
+class Stateless(TransformerMixin, BaseEstimator):
+    """Passes the data through, with no fitted attribute to show it is fitted."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X
+
+
+def test_the_steps_before_the_resource_are_not_refitted():
+    # a refitted step that draws at random would change the features under
+    # the network that continues; nested pipelines freeze at every level
+    pipeline = Pipeline(
+        [
+            ("outer", FitCounter()),
+            ("stateless", Stateless()),
+            ("skipped", "passthrough"),
+            ("inner", Pipeline([("inner", FitCounter()), ("net", Epochs())])),
+        ]
+    )
+    FitCounter.n_fits = Epochs.from_scratch = 0
+    search = _search(n_iter=6, n_rounds=2, resource="inner__net__max_iter")
+    search.set_params(
+        estimator=pipeline,
+        param_distributions={"inner__net__lr": loguniform(1e-5, 1.0)},
+    ).fit(X_TINY)
+    n_fresh = 6 * 2 * 2 + 1  # the first rung's fits and the refit
+    assert Epochs.from_scratch == n_fresh
+    assert FitCounter.n_fits == 2 * n_fresh
+    assert (search.cv_results_["n_resources"] == 20).sum() == 2
+    assert search.best_estimator_.named_steps["outer"].__class__ is FitCounter
+
+
 def test_cv_results_columns_and_best_at_the_full_resource():
     search = _search(n_iter=9, n_rounds=2).fit(X_TINY)
     results = search.cv_results_
-    n_rows = 2 * (9 + 3 + 1)
+    n_rows = 2 * (9 + 3 + 1 + 1)  # rungs of 1, 3, 9 and 20 epochs
     for column in ("round", "iter", "n_resources", "param_max_iter"):
         assert len(results[column]) == n_rows
-    assert_array_equal(results["round"], np.repeat([0, 1], 13))
+    assert_array_equal(results["round"], np.repeat([0, 1], 14))
     assert_array_equal(results["param_max_iter"], results["n_resources"])
     # a low rung scores lower (fewer epochs), so the best must be chosen among
     # the rows at the full resource only
