@@ -704,10 +704,17 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             estimator=self, reconstruction_attributes={}, **hook_data
         )
         if not incremental and not stopped and not interrupted:
+            # a warm-started fit adds max_iter epochs to the ones before it
+            n_epochs = len(self.loss_curve_)
+            in_all = (
+                f" ({n_epochs} epochs in all, with warm_start)"
+                if n_epochs > self.max_iter
+                else ""
+            )
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
-                "reached and the optimization hasn't converged yet; increase "
-                "max_iter.",
+                f"reached and the optimization hasn't converged yet{in_all}; "
+                "increase max_iter.",
                 ConvergenceWarning,
             )
         return self

@@ -584,7 +584,10 @@ def test_divergence_in_the_last_update_of_an_epoch_is_caught(small_multiclass):
 def test_max_iter_reached_warns(small_multiclass):
     X, y = small_multiclass
     with pytest.warns(ConvergenceWarning, match="maximum iterations \\(2\\)"):
-        MLPBatchNormClassifier((4,), max_iter=2).fit(X, y)
+        model = MLPBatchNormClassifier((4,), max_iter=2, warm_start=True).fit(X, y)
+    # a warm-started fit says how many epochs the model has trained in all
+    with pytest.warns(ConvergenceWarning, match="\\(2\\) .*\\(4 epochs in all"):
+        model.fit(X, y)
 
 
 def test_converges_without_warning_when_loss_stops_improving(small_multiclass):
