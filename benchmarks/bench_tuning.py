@@ -66,6 +66,7 @@ Usage::
         [--methods random halving tpe tpe_pruner c2f c2f_nb c2f_mf c2f_mf_nb]
         [--seeds 5] [--first-seed 0]
         [--inits 3] [--n-jobs 2] [--json out.json]
+    python benchmarks/bench_tuning.py --combine round1.json round2.json ...
 """
 
 import argparse
@@ -211,6 +212,20 @@ def _epoch_share(params, n_resources, resource, n_rows):
     return share
 
 
+def _continued_shares(results):
+    """Epochs of each row of a search whose rungs continue their candidates'
+    fits, in full fits: a row of rung ``k`` trained only the epochs beyond the
+    rung before it."""
+    shares = []
+    for round_, rung, epochs in zip(
+        results["round"], results["iter"], results["n_resources"]
+    ):
+        below = (results["round"] == round_) & (results["iter"] == rung - 1)
+        before = results["n_resources"][below].max() if below.any() else 0
+        shares.append((epochs - before) / MAX_ITER)
+    return shares
+
+
 def run_search(search, problem):
     """Fit a scikit-learn search on the search rows; what it picked."""
     search.fit(problem.X, problem.y)
@@ -222,6 +237,8 @@ def run_search(search, problem):
         _epoch_share(p, n, resource, len(problem.y))
         for p, n in zip(params, n_resources)
     ]
+    if isinstance(search, CoarseToFineSearchCV) and search.resource is not None:
+        shares = _continued_shares(results)
     scores = np.asarray(results["mean_test_score"], dtype=float)
     return SearchRun(
         best_params=search.best_params_,
@@ -528,6 +545,49 @@ def warm_up(problem):
     estimator.fit(problem.X, problem.y)
 
 
+@dataclass(frozen=True)
+class FitCosts:
+    """What one fit of a search costs, in seconds, fitted alone in this process:
+    ``fixed`` (cloning, validating the data, fitting the scaler, building the
+    network, scoring) and ``epoch`` (one epoch of the problem's default
+    network)."""
+
+    fixed: float
+    epoch: float
+
+    def seconds(self, fits, budget):
+        """The model's seconds of ``fits`` fits that train ``budget`` full
+        3-fold evaluations' worth of epochs."""
+        return fits * self.fixed + budget * MAX_ITER * N_SPLITS * self.epoch
+
+    def rung_floor(self, candidates_ratio):
+        """The least a search with ``candidates_ratio`` times the candidates of
+        a search of full fits costs, relative to it: each of its candidates
+        is fitted at least once per fold, for at least one epoch."""
+        return (
+            candidates_ratio
+            * (self.fixed + self.epoch)
+            / (self.fixed + MAX_ITER * self.epoch)
+        )
+
+
+def measure_fit_costs(problem, repeats=5):
+    """Time ``cross_val_score`` on one process with 1 and 11 epochs (the least
+    of ``repeats`` runs each); the difference is ten epochs."""
+
+    def per_fit(epochs):
+        estimator = problem.estimator(0).set_params(**{f"{STEP}__max_iter": epochs})
+        runs = [
+            timed(cross_val_score, estimator, problem.X, problem.y, cv=problem.cv(0))
+            for _ in range(repeats)
+        ]
+        return min(seconds for seconds, _ in runs) / N_SPLITS
+
+    one, eleven = per_fit(1), per_fit(11)
+    epoch = (eleven - one) / 10
+    return FitCosts(fixed=one - epoch, epoch=epoch)
+
+
 def run_one(problem, method, seed, n_inits):
     seconds, run = timed(METHODS[method], problem, seed)
     held_out = held_out_scores(problem, run.best_params, n_inits)
@@ -576,7 +636,7 @@ def _count(value):
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def print_summary(problem, summary, n_seeds, n_inits):
+def print_summary(problem, summary, n_seeds, n_inits, costs):
     print(
         f"### {problem.name}: {problem.description}; {len(problem.y)} search rows, "
         f"{len(problem.y_held)} held out; {n_seeds} seeds x {n_inits} inits"
@@ -626,6 +686,8 @@ def print_summary(problem, summary, n_seeds, n_inits):
         for method, s in summary.items():
             print(f"  {method:<11} {s['seconds'] / reference:5.2f}x")
         print()
+    if math.isfinite(reference):
+        print_cost_model(summary, costs)
     print("Held-out accuracy of the pick per seed (mean over the inits):")
     for method, s in summary.items():
         seeds = " ".join(f"{v:.4f}" for v in s["held_out_per_seed"])
@@ -637,6 +699,84 @@ def print_summary(problem, summary, n_seeds, n_inits):
         )
         print(f"  {method:<11} {seeds}{refits}")
     print()
+
+
+def print_cost_model(summary, costs):
+    """Each method's seconds by the fit-cost model, against the measured ones."""
+    reference = summary[REFERENCE]
+    modelled_reference = costs.seconds(reference["fits"], reference["budget"])
+    print(
+        f"Cost model: a fit costs {1e3 * costs.fixed:.1f} ms fixed and "
+        f"{1e3 * costs.epoch:.1f} ms per epoch of the default network (one fit at "
+        "a time); by it, each method's fits and epochs cost, against "
+        f"{REFERENCE}'s (measured / {REFERENCE} beside it):"
+    )
+    for method, s in summary.items():
+        modelled = costs.seconds(s["fits"], s["budget"]) / modelled_reference
+        measured = s["seconds"] / reference["seconds"]
+        print(f"  {method:<11} {modelled:5.2f}x  ({measured:.2f}x)")
+    ratio = 3
+    print(
+        f"A search of {ratio}x {REFERENCE}'s candidates, each fitted on every fold "
+        f"for at least one epoch, costs at least {ratio} (fixed + epoch) / (fixed "
+        f"+ {MAX_ITER} epochs) = {costs.rung_floor(ratio):.2f}x by this model, "
+        "before any candidate trains further."
+    )
+    print()
+
+
+PEERS = ("random", "halving", "tpe", "tpe_pruner")
+
+
+def combine_rounds(paths):
+    """Print the rounds of ``--json`` files side by side: each method's mean
+    held-out accuracy per round, the median over the rounds, and whether each
+    coarse-to-fine method's median is at least every peer's."""
+    rounds = []
+    for path in paths:
+        with open(path) as file:
+            rounds.append(json.load(file))
+    for dataset in dict.fromkeys(d for r in rounds for d in r["summary"]):
+        present = [r for r in rounds if dataset in r["summary"]]
+        labels = []
+        for r in present:
+            first, n = r["args"].get("first_seed", 0), r["args"]["seeds"]
+            labels.append(f"seeds {first}..{first + n - 1}")
+        methods = [
+            m for m in METHODS if any(m in r["summary"][dataset] for r in present)
+        ]
+        header = ["method", *labels, "median", "/ tpe (median)"]
+        medians, rows = {}, []
+        for method in methods:
+            mine = [r["summary"][dataset].get(method) for r in present]
+            means = [s["held_out"] for s in mine if s is not None]
+            ratios = [
+                s["seconds"] / r["summary"][dataset][REFERENCE]["seconds"]
+                for s, r in zip(mine, present)
+                if s is not None and REFERENCE in r["summary"][dataset]
+            ]
+            medians[method] = statistics.median(means)
+            ratio = f"{statistics.median(ratios):.2f}x" if ratios else "-"
+            cells = ["-" if s is None else f"{s['held_out']:.4f}" for s in mine]
+            rows.append([method, *cells, f"{medians[method]:.4f}", ratio])
+        print(f"### {dataset}: mean held-out accuracy of the pick, per round")
+        print()
+        print(markdown_table(header, rows))
+        print()
+        peers = [m for m in PEERS if m in medians]
+        if not peers:
+            continue
+        best_peer = max(peers, key=medians.get)
+        for method in methods:
+            if method in PEERS:
+                continue
+            margin = medians[method] - medians[best_peer]
+            verdict = "at least every peer" if margin >= 0 else "below"
+            print(
+                f"  {method:<11} median {medians[method]:.4f}: {verdict} "
+                f"(best peer {best_peer} {medians[best_peer]:.4f}, {margin:+.4f})"
+            )
+        print()
 
 
 def parse_args():
@@ -665,6 +805,12 @@ def parse_args():
     )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--json", metavar="PATH", help="write every search's record")
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="PATH",
+        help="run nothing: compare the rounds written by earlier --json runs",
+    )
     return parser.parse_args()
 
 
@@ -682,6 +828,9 @@ def _quiet():
 
 def main():
     args = parse_args()
+    if args.combine:
+        combine_rounds(args.combine)
+        return
     _quiet()
     print_machine()
     versions = f"optuna {optuna.__version__}" if optuna else "optuna not installed"
@@ -695,6 +844,7 @@ def main():
         for name in args.datasets:
             problem = PROBLEMS[name](args.n_jobs)
             warm_up(problem)
+            costs = measure_fit_costs(problem)
             mine = []
             # methods interleaved within each seed, so that the machine's
             # drifts weigh on all of them alike
@@ -710,7 +860,8 @@ def main():
                     )
             print()
             summaries[name] = summarize(mine)
-            print_summary(problem, summaries[name], args.seeds, args.inits)
+            print_summary(problem, summaries[name], args.seeds, args.inits, costs)
+            summaries[name]["fit costs"] = asdict(costs)
             records.extend(mine)
     if args.json:
         with open(args.json, "w") as out:
