@@ -367,3 +367,21 @@ def test_callbacks_see_every_fit_of_every_rung():
     assert callback.begun.count("search") == 1
     assert callback.begun.count("refit-with-best-params") == 1
     assert sorted(callback.begun) == sorted(callback.ended)
+
+
+def test_progress_names_each_rung(capsys):
+    _search(n_iter=9, n_rounds=1, verbose=2).fit(X_TINY)
+    lines = capsys.readouterr().out.splitlines()
+    done = [line for line in lines if line.endswith("done")]
+    assert [line.split(":")[0] for line in done] == [
+        "  round 0, 1 epoch",
+        "  round 0, 3 epochs",
+        "  round 0, 9 epochs",
+        "  round 0, 20 epochs",
+    ]
+    assert [line.split(": ")[1].split(",")[0] for line in done] == [
+        "18/18 fits",
+        "6/6 fits",
+        "2/2 fits",
+        "2/2 fits",
+    ]
