@@ -244,12 +244,13 @@ def run_search(search, problem):
     params = results["params"]
     n_resources = results.get("n_resources", [None] * len(params))
     resource = getattr(search, "resource", None)
-    shares = [
-        _epoch_share(p, n, resource, len(problem.y))
-        for p, n in zip(params, n_resources)
-    ]
-    if isinstance(search, CoarseToFineSearchCV) and search.resource is not None:
+    if isinstance(search, CoarseToFineSearchCV) and resource is not None:
         shares = _continued_shares(results)
+    else:
+        shares = [
+            _epoch_share(p, n, resource, len(problem.y))
+            for p, n in zip(params, n_resources)
+        ]
     scores = np.asarray(results["mean_test_score"], dtype=float)
     return SearchRun(
         best_params=search.best_params_,
