@@ -9,6 +9,8 @@ two copies. The estimator's ``coefs_``, ``intercepts_``, ``gammas_``,
 ``betas_``, ``running_means_`` and ``running_vars_`` are these views.
 """
 
+import math
+
 import numpy as np
 from sklearn.utils import gen_batches
 
@@ -84,7 +86,7 @@ def _views(flat, shapes):
     views = []
     offset = 0
     for shape in shapes:
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         views.append(flat[offset : offset + size].reshape(shape))
         offset += size
     return views
@@ -156,7 +158,7 @@ class Network:
             + [(fan_outs[index],) for index in biased]
             + [(units,) for units in normalized] * 2
         )
-        self.params = np.zeros(sum(int(np.prod(s)) for s in shapes), self.dtype)
+        self.params = np.zeros(sum(math.prod(s) for s in shapes), self.dtype)
         self.grads = np.zeros_like(self.params)
         views = iter(_views(self.params, shapes))
         grad_views = iter(_views(self.grads, shapes))
