@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import check_scoring
+from sklearn.metrics import accuracy_score, check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import (
@@ -743,7 +743,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             # Classes first: sorting them finds labels of mixed types, which
             # scikit-learn's check would report as an unknown target type.
             self.classes_ = self._classes_for_new_model(y, incremental, classes)
-            check_classification_targets(y)
+            # Integers, booleans and strings can only be class labels; other
+            # dtypes (floats may be continuous) get scikit-learn's scan.
+            if y.dtype.kind not in "iubU":
+                check_classification_targets(y)
         # On a fitted model this alone checks y: it rejects every label that is
         # not one of classes_, continuous values included, and spares each
         # partial_fit call scikit-learn's scan of the labels' type.
@@ -1376,6 +1379,52 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             (e.g. values near 1e308 in float64).
         """
         return self._predict_logits(X, finish=log_softmax)
+
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
+        """Mean accuracy: the (weighted) share of rows whose class is predicted.
+
+        The same value as :func:`sklearn.metrics.accuracy_score`, which a
+        search calls once per fit; labels that are integers, booleans or
+        strings of the classes' own dtype are compared directly, sparing
+        that function's checks of the labels' type (as long as a short fit).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test rows.
+        y : array-like of shape (n_samples,)
+            Their true labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            The accuracy, between 0 and 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sknormnet import MLPBatchNormClassifier
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10)
+        >>> y = np.array([0, 0, 1, 1] * 10)
+        >>> model = MLPBatchNormClassifier((4,), max_iter=100, random_state=0)
+        >>> model.fit(X, y).score(X, y)
+        1.0
+        """
+        y_pred = self.predict(X)
+        y_true = np.asarray(y) if isinstance(y, np.ndarray | pd.Series) else None
+        if (
+            sample_weight is None
+            and y_true is not None
+            and y_true.shape == y_pred.shape
+            and y_true.dtype == y_pred.dtype
+            and y_true.dtype.kind in "iubU"
+        ):
+            return float(np.mean(y_true == y_pred))
+        return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

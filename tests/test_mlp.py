@@ -11,6 +11,7 @@ from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import softmax as scipy_softmax
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -249,6 +250,44 @@ def test_predict_methods_agree(small_multiclass):
     assert_allclose(proba.sum(axis=1), 1)
     assert_allclose(np.exp(model.predict_log_proba(X)), proba)
     assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+
+
+# class codes 0, 1 and 2 to labels; code 3 is a label the model never saw
+LABELINGS = {
+    "integers": lambda codes: codes,
+    "strings": lambda codes: np.array(["ant", "bee", "cat", "dog"])[codes],
+    "objects": lambda codes: np.array(["ant", "bee", "cat", "dog"], object)[codes],
+    "floats": lambda codes: codes.astype(float),
+    "booleans": lambda codes: codes >= 1,
+}
+
+
+@pytest.mark.parametrize("labeling", LABELINGS)
+@pytest.mark.parametrize("container", ["array", "series", "list"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_score_is_the_accuracy_score(labeling, container, weighted, small_multiclass):
+    X, codes = small_multiclass
+    # a model that errs on some rows, so that the accuracy is not 1
+    model = MLPBatchNormClassifier((2,), max_iter=1, random_state=0)
+    _quiet_fit(model, X, LABELINGS[labeling](codes))
+    unseen = np.roll(codes, 7)
+    unseen[::5] = 3
+    sample_weight = np.arange(codes.size) % 4 if weighted else None
+    for truth in (codes, np.roll(codes, 7), unseen):
+        y = LABELINGS[labeling](truth)
+        y = {"array": y, "series": pd.Series(y), "list": list(y)}[container]
+        expected = accuracy_score(y, model.predict(X), sample_weight=sample_weight)
+        assert 0 < expected < 1
+        assert model.score(X, y, sample_weight=sample_weight) == expected
+
+
+def test_score_reports_what_accuracy_score_reports(small_multiclass):
+    X, y = small_multiclass
+    model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=5, random_state=0), X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        model.score(X, y[:-1])
+    with pytest.raises(ValueError, match="continuous"):
+        model.score(X, y + 0.5)
 
 
 def test_predict_log_proba_is_finite_for_extreme_inputs(small_multiclass):
