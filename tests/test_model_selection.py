@@ -723,6 +723,40 @@ def test_callbacks_see_each_round(refit):
     assert callback.begun.count("search") == 1
 
 
+class FitRoots(CountingCallback):
+    """Records, for each fit task, the estimator at the root of its tree."""
+
+    def __init__(self):
+        super().__init__()
+        self.roots = []
+
+    def on_fit_task_begin(self, estimator, context, **hook):
+        if context.task_name == "fit":
+            while context.parent is not None:
+                context = context.parent
+            self.roots.append(context.estimator_name)
+
+
+@pytest.mark.skipif(not _has_callbacks(), reason="callbacks need scikit-learn>=1.9")
+def test_a_callback_of_a_step_joins_the_search_task_tree():
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    callback = FitRoots()
+    network = MLPBatchNormClassifier((4,), max_iter=2).set_callbacks(callback)
+    search = CoarseToFineSearchCV(
+        Pipeline([("scale", StandardScaler()), ("mlp", network)]),
+        {"mlp__learning_rate_init": loguniform(1e-3, 1e-1)},
+        n_iter=2,
+        n_rounds=2,
+        cv=2,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    # 2 rounds x 2 candidates x 2 folds, and the refit
+    assert callback.roots == ["CoarseToFineSearchCV"] * 9
+
+
 @pytest.mark.skipif(not _has_callbacks(), reason="callbacks need scikit-learn>=1.9")
 def test_a_callback_can_stop_the_search_after_a_round():
     search = CoarseToFineSearchCV(Peak(), PEAK_SPACE, n_iter=4, n_rounds=3, cv=2)
