@@ -766,22 +766,26 @@ class CoarseToFineSearchCV(BaseSearchCV):
         return np.flatnonzero(n_resources == n_resources.max())
 
     def _ranking_scores(
-        self, results: Mapping[str, Any], metric: str, rows: NDArray[np.intp]
+        self, history: _History, metric: str, rows: NDArray[np.intp]
     ) -> NDArray[np.float64]:
         """The scores ranking ``rows``: their mean CV score, or with
         ``pick="neighbourhood"`` the kernel-weighted mean of the scores of
         the full-resource candidates near each (see Notes)."""
+        results = history.results
         scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)[rows]
         finite = np.isfinite(scores)
         if self.pick == "best" or not finite.any():
             return scores
-        origins = np.asarray([self._history.origins[row] for row in rows])
+        origins = np.asarray([history.origins[row] for row in rows])
         prior = scores[finite].mean()
         smoothed = scores.copy()
         for origin in np.unique(origins[finite]):
             members = np.flatnonzero((origins == origin) & finite)
             points = np.asarray(
-                [self._coordinates(results["params"][rows[i]], origin) for i in members]
+                [
+                    self._coordinates(history, results["params"][rows[i]], origin)
+                    for i in members
+                ]
             ).reshape(len(members), -1)
             distance2 = np.mean((points[:, None, :] - points[None, :, :]) ** 2, axis=2)
             if not points.shape[1]:  # no coordinates: every candidate is near
@@ -792,9 +796,11 @@ class CoarseToFineSearchCV(BaseSearchCV):
             )
         return smoothed
 
-    def _coordinates(self, params: Mapping[str, Any], origin: int) -> list[float]:
+    def _coordinates(
+        self, history: _History, params: Mapping[str, Any], origin: int
+    ) -> list[float]:
         """The candidate's coordinates in round 0's space number ``origin``."""
-        space = self._history.first_spaces[origin]
+        space = history.first_spaces[origin]
         point: list[float] = []
         for name in sorted(space):
             # a distribution of another library may not place values
@@ -803,12 +809,10 @@ class CoarseToFineSearchCV(BaseSearchCV):
                 point.extend(coordinates(params[name]))
         return point
 
-    def _top_candidates(
-        self, results: Mapping[str, Any], metric: str
-    ) -> NDArray[np.intp]:
+    def _top_candidates(self, history: _History, metric: str) -> NDArray[np.intp]:
         """Rows of the best full-resource candidates so far, best first."""
-        rows = self._full_rows(results)
-        scores = self._ranking_scores(results, metric, rows)
+        rows = self._full_rows(history.results)
+        scores = self._ranking_scores(history, metric, rows)
         finite = np.isfinite(scores)
         if isinstance(self.top_k, numbers.Integral):
             k = int(self.top_k)
@@ -817,25 +821,23 @@ class CoarseToFineSearchCV(BaseSearchCV):
         order = np.argsort(-np.where(finite, scores, -np.inf), kind="stable")
         return rows[order[: min(k, int(finite.sum()))]]
 
-    def _best_index(self, results: Mapping[str, Any], metric: str) -> int:
+    def _best_index(self, history: _History, metric: str) -> int:
         """The pick: the top full-resource candidate (see ``pick``)."""
-        top = self._top_candidates(results, metric)
+        top = self._top_candidates(history, metric)
         if len(top):
             return int(top[0])
-        return int(self._full_rows(results)[0])  # every score is non-finite
+        return int(self._full_rows(history.results)[0])  # every score is non-finite
 
     def _narrow_spaces(
-        self,
-        spaces: list[SearchSpace],
-        chooser: categorical[int],
-        results: Mapping[str, Any],
-        metric: str,
+        self, history: _History, metric: str
     ) -> tuple[list[SearchSpace], categorical[int]]:
-        """Each space narrowed around its best candidates; ``chooser`` toward them."""
-        best = self._top_candidates(results, metric)
+        """The history's spaces, each narrowed around its best candidates, and
+        its chooser of spaces, toward them."""
+        spaces, chooser = history.spaces, history.chooser
+        best = self._top_candidates(history, metric)
         if len(best) == 0:
             return spaces, chooser
-        params, origins = results["params"], self._history.origins
+        params, origins = history.results["params"], history.origins
         narrowed = []
         for i, space in enumerate(spaces):
             mine = [params[j] for j in best if origins[j] == i]
@@ -897,15 +899,36 @@ class CoarseToFineSearchCV(BaseSearchCV):
             self._print_start(n_iter[n_done:], rungs)
         callbacks = _Callbacks(self, X, y, params)
         evaluation = _Evaluation(self, X, y, routed, scorers, history.splits, callbacks)
-        metric = self._ranking_metric()
         self.interrupted_ = False
+        # Each fit's callback context carries the search to its worker; the
+        # history, which holds every result so far, stays off it meanwhile.
+        del self._history
+        try:
+            self._run_rounds(history, n_iter, rungs, evaluation, callbacks)
+        finally:
+            self._history = history
+        self._store_results(history, scorers, refit_metric, X, y, routed, callbacks)
+        callbacks.end()
+        return self
+
+    def _run_rounds(
+        self,
+        history: _History,
+        n_iter: list[int],
+        rungs: list[int | None],
+        evaluation: _Evaluation,
+        callbacks: _Callbacks,
+    ) -> None:
+        """Run the rounds after those in ``history``, adding each to it."""
+        n_done = len(history.search_spaces)
+        metric = self._ranking_metric()
         with _CtrlCStopsTheSearch() as ctrl_c:
             callbacks.begin_search(self.n_rounds - n_done)
             for round_ in range(n_done, self.n_rounds):
                 if history.params:
                     ranking = self._check_ranking_metric(history.results)
                     history.spaces, history.chooser = self._narrow_spaces(
-                        history.spaces, history.chooser, history.results, ranking
+                        history, ranking
                     )
                 candidates, origins = _sample(
                     history.spaces, history.chooser, n_iter[round_], history.rng
@@ -935,9 +958,6 @@ class CoarseToFineSearchCV(BaseSearchCV):
                     self._warn_interrupted(round_ + 1, len(history.params))
                     break
             callbacks.end_search()
-        self._store_results(history, scorers, refit_metric, X, y, routed, callbacks)
-        callbacks.end()
-        return self
 
     def _continue_or_start(
         self,
@@ -997,7 +1017,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
                     self.refit, refit_metric, results
                 )
             else:
-                self.best_index_ = self._best_index(results, refit_metric)
+                self.best_index_ = self._best_index(history, refit_metric)
                 self.best_score_ = float(
                     results[f"mean_test_{refit_metric}"][self.best_index_]
                 )
@@ -1048,7 +1068,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
             line += f" ({counts} at {'/'.join(str(e) for e in reached)} epochs)"
         metric = self._ranking_metric(results)
         if metric is not None:
-            best = self._best_index(results, metric)
+            best = self._best_index(history, metric)
             score = float(results[f"mean_test_{metric}"][best])
             shown = f"{score:.4f}" if np.isfinite(score) else "n/a"
             line += f", best CV {metric} {shown}"

@@ -1,5 +1,6 @@
 import itertools
 import os
+import pickle
 import re
 import signal
 import threading
@@ -755,6 +756,35 @@ def test_a_callback_of_a_step_joins_the_search_task_tree():
         search.fit(X, y)
     # 2 rounds x 2 candidates x 2 folds, and the refit
     assert callback.roots == ["CoarseToFineSearchCV"] * 9
+
+
+class SearchSizes(CountingCallback):
+    """Records the pickled size of the search that each fit's hooks receive,
+    but for scikit-learn's callback state (which holds the task tree)."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def on_fit_task_begin(self, estimator, context, **hook):
+        if context.task_name == "candidate-split-evaluation":
+            state = {
+                name: value
+                for name, value in vars(estimator).items()
+                if not name.startswith(("_skl_callbacks", "_callback"))
+            }
+            self.sizes.append(len(pickle.dumps(state)))
+
+
+@pytest.mark.skipif(not _has_callbacks(), reason="callbacks need scikit-learn>=1.9")
+def test_the_search_sent_with_each_fit_does_not_grow_with_the_rounds():
+    callback = SearchSizes()
+    search = CoarseToFineSearchCV(Peak(), PEAK_SPACE, n_iter=6, n_rounds=3, cv=2)
+    search.set_callbacks(callback).fit(X_TINY)
+    first_round, last_round = callback.sizes[:12], callback.sizes[-12:]
+    assert max(last_round) - min(first_round) < 100
+    # the results stay with the fitted search, for a warm-started fit
+    assert len(pickle.dumps(search)) > max(last_round) + 1000
 
 
 @pytest.mark.skipif(not _has_callbacks(), reason="callbacks need scikit-learn>=1.9")
