@@ -1385,10 +1385,11 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     ) -> float:
         """Mean accuracy: the (weighted) share of rows whose class is predicted.
 
-        The same value as :func:`sklearn.metrics.accuracy_score`, which a
-        search calls once per fit; labels that are integers, booleans or
-        strings of the classes' own dtype are compared directly, sparing
-        that function's checks of the labels' type (as long as a short fit).
+        The value of :func:`sklearn.metrics.accuracy_score`. A search scores
+        every fit it makes, so labels that are integers, booleans or strings
+        of the classes' own dtype are compared directly, without that
+        function's checks of the labels' type, which take as long as a short
+        epoch.
 
         Parameters
         ----------
@@ -1408,11 +1409,11 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         --------
         >>> import numpy as np
         >>> from sknormnet import MLPBatchNormClassifier
-        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10)
-        >>> y = np.array([0, 0, 1, 1] * 10)
-        >>> model = MLPBatchNormClassifier((4,), max_iter=100, random_state=0)
-        >>> model.fit(X, y).score(X, y)
-        1.0
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+        >>> model = MLPBatchNormClassifier((5,), tol=1.0, n_iter_no_change=1).fit(X, y)
+        >>> model.score(X, y) == float(np.mean(model.predict(X) == y))
+        True
         """
         y_pred = self.predict(X)
         y_true = np.asarray(y) if isinstance(y, np.ndarray | pd.Series) else None
