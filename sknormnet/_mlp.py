@@ -1408,11 +1408,12 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         Examples
         --------
         >>> import numpy as np
+        >>> from sklearn.metrics import accuracy_score
         >>> from sknormnet import MLPBatchNormClassifier
-        >>> rng = np.random.default_rng(0)
-        >>> X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
-        >>> model = MLPBatchNormClassifier((5,), tol=1.0, n_iter_no_change=1).fit(X, y)
-        >>> model.score(X, y) == float(np.mean(model.predict(X) == y))
+        >>> X = np.random.default_rng(0).normal(size=(60, 2))
+        >>> y = np.where(X[:, 0] > 0, "yes", "no")
+        >>> model = MLPBatchNormClassifier((4,), tol=1.0, n_iter_no_change=1)
+        >>> model.fit(X, y).score(X, y) == accuracy_score(y, model.predict(X))
         True
         """
         y_pred = self.predict(X)
