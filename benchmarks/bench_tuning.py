@@ -47,10 +47,16 @@ measured with ``cross_val_score`` on one process at 1 and 11 epochs, give each
 method's time from its fits and epochs, and the least a search of three
 times the candidates can cost, each fitted on every fold for at least one
 epoch. Rows of ``CoarseToFineSearchCV`` with rungs count only the epochs
-beyond the rung before, as the promoted candidates continue their fits.
+beyond the rung before, as the promoted candidates continue their fits. That
+least cost is also measured, in the same run as the methods: with each seed,
+three rounds of as many candidates as ``tpe`` has train one epoch on every
+fold and stop there, the first rungs of ``c2f_mf`` with nothing promoted.
 
 Rounds: ``--first-seed`` runs another set of seeds; ``--combine`` compares the
-``--json`` files of several rounds, with each method's median over them.
+``--json`` files of several rounds, with each method's median over them, and
+each coarse-to-fine method against each peer paired by seed (the two searched
+the same splits from the same seed): the mean difference of their held-out
+accuracies, its standard error, and the seeds won and lost.
 
 Adding a search variant
 -----------------------
@@ -88,7 +94,7 @@ import numbers
 import statistics
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from _common import markdown_table, print_final_load, print_machine, timed
@@ -569,6 +575,7 @@ class FitCosts:
 
     fixed: float
     epoch: float
+    first_rungs: float = math.nan  # measured seconds of first_rungs_only
 
     def seconds(self, fits, budget):
         """The model's seconds of ``fits`` fits that train ``budget`` full
@@ -608,6 +615,23 @@ def measure_fit_costs(problem, repeats=5):
     one, eleven = per_fit(1), per_fit(11)
     epoch = (eleven - one) / 10
     return FitCosts(fixed=one - epoch, epoch=epoch)
+
+
+def first_rungs_only(problem, seed):
+    """The first rungs of ``c2f_mf`` and nothing more: three rounds of as many
+    candidates as ``tpe`` has, each fitted on every fold for one epoch."""
+    search = CoarseToFineSearchCV(
+        problem.estimator(seed).set_params(**{f"{STEP}__max_iter": 1}),
+        problem.space,
+        n_iter=N_CANDIDATES,
+        n_rounds=3,
+        cv=problem.cv(seed),
+        random_state=seed,
+        n_jobs=problem.n_jobs,
+        refit=False,
+    )
+    seconds, _ = timed(search.fit, problem.X, problem.y)
+    return seconds
 
 
 def run_one(problem, method, seed, n_inits):
@@ -753,16 +777,79 @@ def print_cost_model(summary, costs):
         f"+ {MAX_ITER} epochs) = {costs.rung_floor(ratio):.2f}x by this model, "
         "before any candidate trains further."
     )
+    if math.isfinite(costs.first_rungs):
+        print(
+            f"Measured: 3 rounds of {N_CANDIDATES} candidates trained one epoch on "
+            f"every fold, and no further, take {costs.first_rungs:.1f} s, "
+            f"{costs.first_rungs / reference['seconds']:.2f}x {REFERENCE}'s time "
+            "(means over the seeds)."
+        )
     print()
 
 
 PEERS = ("random", "halving", "tpe", "tpe_pruner")
 
 
+def _held_out_by_seed(rounds, dataset, method):
+    """``{(round, seed): held-out accuracy}`` of ``method``, over the rounds."""
+    return {
+        (i, run["seed"]): _mean(run["held_out"])
+        for i, r in enumerate(rounds)
+        for run in r["runs"]
+        if run["dataset"] == dataset and run["method"] == method
+    }
+
+
+def paired_difference(rounds, dataset, method, peer):
+    """``method`` minus ``peer``, seed by seed (both searched the same splits
+    and started from the same seed): the mean difference, its standard error,
+    and the seeds won and lost."""
+    mine = _held_out_by_seed(rounds, dataset, method)
+    theirs = _held_out_by_seed(rounds, dataset, peer)
+    differences = [
+        mine[key] - theirs[key]
+        for key in mine
+        if key in theirs and math.isfinite(mine[key] - theirs[key])
+    ]
+    if len(differences) < 2:
+        return None
+    error = statistics.stdev(differences) / math.sqrt(len(differences))
+    won = sum(d > 0 for d in differences)
+    lost = sum(d < 0 for d in differences)
+    return statistics.fmean(differences), error, won, lost
+
+
+def print_paired(rounds, dataset, methods, peers):
+    """Each coarse-to-fine method against each peer, paired by seed."""
+    n_seeds = len(_held_out_by_seed(rounds, dataset, peers[0]))
+    print(
+        f"Paired by seed over the {n_seeds} seeds of the rounds: held-out accuracy "
+        "minus the peer's, mean ± standard error (seeds won-lost). A gap within "
+        "about two standard errors is a tie."
+    )
+    print()
+    rows = []
+    for method in methods:
+        if method in PEERS:
+            continue
+        cells = []
+        for peer in peers:
+            paired = paired_difference(rounds, dataset, method, peer)
+            if paired is None:
+                cells.append("-")
+                continue
+            mean, error, won, lost = paired
+            cells.append(f"{mean:+.4f} ± {error:.4f} ({won}-{lost})")
+        rows.append([method, *cells])
+    print(markdown_table(["method", *(f"- {peer}" for peer in peers)], rows))
+    print()
+
+
 def combine_rounds(paths):
     """Print the rounds of ``--json`` files side by side: each method's mean
-    held-out accuracy per round, the median over the rounds, and whether each
-    coarse-to-fine method's median is at least every peer's."""
+    held-out accuracy per round, the median over the rounds, whether each
+    coarse-to-fine method's median is at least every peer's, and each
+    coarse-to-fine method against each peer, paired by seed."""
     rounds = []
     for path in paths:
         with open(path) as file:
@@ -808,6 +895,7 @@ def combine_rounds(paths):
                 f"(best peer {best_peer} {medians[best_peer]:.4f}, {margin:+.4f})"
             )
         print()
+        print_paired(present, dataset, methods, peers)
 
 
 def parse_args():
@@ -876,7 +964,7 @@ def main():
             problem = PROBLEMS[name](args.n_jobs)
             warm_up(problem)
             costs = measure_fit_costs(problem) if fixed_network(problem) else None
-            mine = []
+            mine, first_rungs = [], []
             # methods interleaved within each seed, so that the machine's
             # drifts weigh on all of them alike
             for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -889,6 +977,10 @@ def main():
                         f"{_mean(record['held_out']):.4f}",
                         flush=True,
                     )
+                if costs is not None and "c2f_mf" in args.methods:
+                    first_rungs.append(first_rungs_only(problem, seed))
+            if first_rungs:
+                costs = replace(costs, first_rungs=statistics.fmean(first_rungs))
             print()
             summaries[name] = summarize(mine)
             print_summary(problem, summaries[name], args.seeds, args.inits, costs)
