@@ -421,10 +421,10 @@ class CoarseToFineSearchCV(BaseSearchCV):
     before. Rungs save time when an epoch costs much more than the fixed cost
     of a fit (cloning, validating the data, fitting the pipeline's other
     steps, building the network, scoring). On scikit-learn's digits with one
-    hidden layer of 64 units, an epoch takes about 1.1 ms and the fixed cost
-    about 7 ms: three rounds of 48 candidates in rungs of 1, 3, 9 and 20
+    hidden layer of 64 units, an epoch takes about 1.3 ms and the fixed cost
+    about 6 ms: three rounds of 48 candidates in rungs of 1, 3, 9 and 20
     epochs train 0.43 times the epochs of three rounds of 16 trained fully,
-    but fit 4.5 times as often, and take about 1.5 times as long. Where
+    but fit 4.5 times as often, and take about 1.6 times as long. Where
     candidates have layers of hundreds of units, they take about 0.8 times
     as long.
 
