@@ -6,8 +6,6 @@ import contextlib
 import copy
 import math
 import os
-import signal
-import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +33,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import log_softmax, softmax
+from ._interrupt import handling_ctrl_c
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._schedules import SCHEDULES
@@ -180,56 +179,6 @@ class _NoCallbacks:
         return self
 
     def call_on_fit_task_end(self, **kwargs):
-        return False
-
-
-class _InterruptRequest:
-    """Turns Ctrl-C during training into a request honoured between batches.
-
-    A first Ctrl-C sets ``requested``; training looks at it after each batch,
-    and a second Ctrl-C raises KeyboardInterrupt at once. Where Python's own
-    SIGINT handler was in place, the request stops training gracefully: the
-    model stays fitted and usable. Where an application handles Ctrl-C itself
-    (a search, the command line), the request raises KeyboardInterrupt at the
-    end of the batch instead, so that a fit cut short is never passed off as
-    finished. Either way the interrupt lands between batches, never inside a
-    compiled kernel, which would turn it into a SystemError. Signal handlers
-    can only be set from the main thread; elsewhere a KeyboardInterrupt is
-    left to propagate as usual.
-    """
-
-    def __init__(self):
-        self.requested = False
-        self.graceful = False
-        self._installed = False
-        self._previous_handler = None
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def stop_here(self):
-        """Whether to stop after this batch; raises KeyboardInterrupt where
-        the application handles Ctrl-C."""
-        if self.requested and not self.graceful:
-            raise KeyboardInterrupt
-        return self.requested
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous_handler = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-            self.graceful = self._previous_handler is signal.default_int_handler
-        return self
-
-    def __exit__(self, *exc_info):
-        if self._installed:
-            # None means the previous handler was not set from Python.
-            previous = self._previous_handler
-            signal.signal(
-                signal.SIGINT, signal.SIG_DFL if previous is None else previous
-            )
         return False
 
 
@@ -690,19 +639,23 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             stopped, interrupted = self._run_epochs(
                 X, y_codes, sample_weight, validation, n_epochs, fit_context, hook_data
             )
-        if interrupted:
-            warnings.warn(
-                f"training interrupted after {len(self.loss_curve_)} epochs; "
-                "the model is fitted and usable"
-                + (" (best epoch restored)." if early_stopping else "."),
-                UserWarning,
-            )
         if early_stopping and self._best_state is not None:
             self._network.restore(self._best_state)
         self._network.release_buffers()
         fit_context.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **hook_data
         )
+        if interrupted:
+            message = (
+                f"training interrupted after {len(self.loss_curve_)} epochs; "
+                "the model is fitted and usable"
+                + (" (best epoch restored)." if early_stopping else ".")
+            )
+            if incremental:
+                # the loop calling partial_fit is the caller's: only an
+                # exception stops it
+                raise KeyboardInterrupt(message)
+            warnings.warn(message, UserWarning)
         if not incremental and not stopped and not interrupted:
             # a warm-started fit adds max_iter epochs to the ones before it
             n_epochs = len(self.loss_curve_)
@@ -771,20 +724,28 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     ):
         """Train up to ``n_epochs`` epochs, monitoring ``validation`` (``X``,
         ``y`` and weights held out for early stopping, or None); return
-        whether training stopped by itself and whether it was interrupted."""
+        whether training stopped by itself and whether Ctrl-C stopped it.
+
+        Where training has the package's Ctrl-C handler, a first Ctrl-C
+        stops it at the end of the current batch and a second one (or a
+        KeyboardInterrupt from a callback) at once, back to the start of the
+        epoch; elsewhere (inside a search, under an application's handler) a
+        KeyboardInterrupt propagates, so that a fit cut short is never passed
+        off as finished.
+        """
         batch_slices = self._batch_slices(X.shape[0])
         stopped = interrupted = False
-        with _InterruptRequest() as interrupt:
+        with handling_ctrl_c() as ctrl_c:
             try:
                 for _ in range(n_epochs):
-                    if interrupt.stop_here():
+                    if ctrl_c is not None and ctrl_c.requested:
                         interrupted = True
                         break
                     epoch_context = fit_context.subcontext(task_name="epoch")
                     epoch_context.call_on_fit_task_begin(estimator=self, **hook_data)
                     epoch_start = time.perf_counter()
                     interrupted = self._train_one_epoch(
-                        X, y_codes, sample_weight, batch_slices, interrupt
+                        X, y_codes, sample_weight, batch_slices, ctrl_c
                     )
                     self.n_iter_ += 1
                     if validation is not None and not interrupted:
@@ -800,7 +761,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     if interrupted or (stopped and n_epochs > 1):
                         break
             except KeyboardInterrupt:
-                if not interrupt.graceful:
+                if ctrl_c is None:
                     raise
                 interrupted = True
         return stopped, interrupted
@@ -1106,8 +1067,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         schedule = SCHEDULES[self.decay_schedule]
         return schedule(self.learning_rate_init, self.decay_rate, len(self.loss_curve_))
 
-    def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices, interrupt):
-        """Train one epoch; return True if it was cut short by an interrupt.
+    def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices, ctrl_c):
+        """Train one epoch; return True if Ctrl-C cut it short.
 
         Whatever stops the epoch midway (divergence, an overflow, an
         interrupt, running out of memory) puts back the state of its start:
@@ -1117,7 +1078,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         snapshot = self._epoch_snapshot()
         try:
             loss = self._run_batches(
-                X, y_codes, sample_weight, batch_slices, interrupt, learning_rate
+                X, y_codes, sample_weight, batch_slices, ctrl_c, learning_rate
             )
         except BaseException:
             self._restore_epoch(snapshot)
@@ -1125,10 +1086,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         self.loss_ = loss
         self.loss_curve_.append(self.loss_)
         self.learning_rate_curve_.append(learning_rate)
-        return interrupt.requested
+        return ctrl_c is not None and ctrl_c.requested
 
     def _run_batches(
-        self, X, y_codes, sample_weight, batch_slices, interrupt, learning_rate
+        self, X, y_codes, sample_weight, batch_slices, ctrl_c, learning_rate
     ):
         """One pass over the shuffled batches; return the epoch's mean loss."""
         network, optimizer = self._network, self._optimizer
@@ -1179,7 +1140,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 epoch_loss += loss * batch_weight
                 epoch_weight += batch_weight
                 self.t_ += rows.size
-                if interrupt.stop_here():
+                if ctrl_c is not None and ctrl_c.requested:
                     break
         # The last update of the epoch has not been through a loss yet.
         if not np.isfinite(network.params).all():

@@ -583,3 +583,51 @@ def test_ctrl_c_is_left_to_an_application_that_handles_it(small_multiclass):
     assert model._optimizer.t == 2 * 8
     assert model.t_ == 2 * 120
     assert np.isfinite(model._network.params).all()
+
+
+@needs_callbacks
+def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it(small_multiclass):
+    # started with nohup or in the background: SIGINT is ignored, and must
+    # stay so, not become a request to stop
+    X, y = small_multiclass
+
+    def press_ctrl_c(epoch):
+        if epoch == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model = MLPBatchNormClassifier((8,), batch_size=16, max_iter=6, random_state=0)
+    model.set_callbacks(RecordingCallback(on_epoch_begin=press_ctrl_c))
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            _quiet_fit(model, X, y)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert model.n_iter_ == 6
+
+
+@needs_callbacks
+def test_one_ctrl_c_stops_a_partial_fit_loop(small_multiclass):
+    X, y = small_multiclass
+    handler_before = signal.getsignal(signal.SIGINT)
+
+    def press_ctrl_c(epoch):
+        if epoch == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model = MLPBatchNormClassifier((8,), batch_size=16, random_state=0)
+    model.set_callbacks(RecordingCallback(on_epoch_begin=press_ctrl_c))
+    calls = 0
+    with pytest.raises(KeyboardInterrupt, match="training interrupted after 3 epochs"):
+        for calls in range(1, 11):  # noqa: B007
+            model.partial_fit(X, y, classes=[0, 1, 2])
+    assert calls == 3
+    assert signal.getsignal(signal.SIGINT) is handler_before
+    # two whole epochs of 8 batches and the batch Ctrl-C came in: a usable model
+    assert model._optimizer.t == 2 * 8 + 1
+    assert len(model.loss_curve_) == 3
+    assert np.all(np.isfinite(model.predict_proba(X)))
+    model.partial_fit(X, y)  # and the next call trains on
+    assert len(model.loss_curve_) == 4
