@@ -32,10 +32,9 @@ Methods (``--methods``), each an entry of ``METHODS``:
   its 3 fold models one ``partial_fit`` epoch at a time (on ``--n-jobs``
   threads) and reports their mean validation accuracy after each epoch;
 - ``c2f``: ``CoarseToFineSearchCV(n_iter=16, n_rounds=3)``;
-- ``c2f_nb``: the same with ``pick="neighbourhood"``;
-- ``c2f_mf``: three times the candidates, ``n_iter=48``, in rungs of 1, 3, 9
-  and 20 epochs (``resource="mlp__max_iter", factor=3``);
-- ``c2f_mf_nb``: the same with ``pick="neighbourhood"``.
+- ``c2f_rungs``: the same candidates in rungs of 1, 3, 9 and 20 epochs
+  (``resource="mlp__max_iter", factor=3``), fitted anew at each rung;
+- ``c2f_mf``: three times the candidates, ``n_iter=48``, in the same rungs.
 
 A refit whose training diverges counts at the held-out accuracy of always
 predicting the most frequent class (the pick left the user without a model),
@@ -46,17 +45,16 @@ cost model follows the table: a fit's fixed cost and its cost per epoch,
 measured with ``cross_val_score`` on one process at 1 and 11 epochs, give each
 method's time from its fits and epochs, and the least a search of three
 times the candidates can cost, each fitted on every fold for at least one
-epoch. Rows of ``CoarseToFineSearchCV`` with rungs count only the epochs
-beyond the rung before, as the promoted candidates continue their fits. That
-least cost is also measured, in the same run as the methods: with each seed,
-three rounds of as many candidates as ``tpe`` has train one epoch on every
-fold and stop there, the first rungs of ``c2f_mf`` with nothing promoted.
+epoch.
 
 Rounds: ``--first-seed`` runs another set of seeds; ``--combine`` compares the
 ``--json`` files of several rounds, with each method's median over them, and
 each coarse-to-fine method against each peer paired by seed (the two searched
 the same splits from the same seed): the mean difference of their held-out
-accuracies, its standard error, and the seeds won and lost.
+accuracies, its standard error, and the seeds won and lost. ``--versions
+BEFORE.json AFTER.json`` compares two versions of the code the same way: each
+method present in both against itself, paired by dataset and seed, and its
+time relative to ``tpe`` of its own run.
 
 Adding a search variant
 -----------------------
@@ -80,10 +78,11 @@ them by the share of the rows.
 Usage::
 
     python benchmarks/bench_tuning.py [--datasets digits hard]
-        [--methods random halving tpe tpe_pruner c2f c2f_nb c2f_mf c2f_mf_nb]
+        [--methods random halving tpe tpe_pruner c2f c2f_rungs c2f_mf]
         [--seeds 5] [--first-seed 0]
         [--inits 3] [--n-jobs 2] [--json out.json]
     python benchmarks/bench_tuning.py --combine round1.json round2.json ...
+    python benchmarks/bench_tuning.py --versions before.json after.json
 """
 
 import argparse
@@ -94,7 +93,7 @@ import numbers
 import statistics
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from _common import markdown_table, print_final_load, print_machine, timed
@@ -229,20 +228,6 @@ def _epoch_share(params, n_resources, resource, n_rows):
     return share
 
 
-def _continued_shares(results):
-    """Epochs of each row of a search whose rungs continue their candidates'
-    fits, in full fits: a row of rung ``k`` trained only the epochs beyond the
-    rung before it."""
-    shares = []
-    for round_, rung, epochs in zip(
-        results["round"], results["iter"], results["n_resources"]
-    ):
-        below = (results["round"] == round_) & (results["iter"] == rung - 1)
-        before = results["n_resources"][below].max() if below.any() else 0
-        shares.append((epochs - before) / MAX_ITER)
-    return shares
-
-
 def run_search(search, problem):
     """Fit a scikit-learn search on the search rows; what it picked."""
     search.fit(problem.X, problem.y)
@@ -250,13 +235,10 @@ def run_search(search, problem):
     params = results["params"]
     n_resources = results.get("n_resources", [None] * len(params))
     resource = getattr(search, "resource", None)
-    if isinstance(search, CoarseToFineSearchCV) and resource is not None:
-        shares = _continued_shares(results)
-    else:
-        shares = [
-            _epoch_share(p, n, resource, len(problem.y))
-            for p, n in zip(params, n_resources)
-        ]
+    shares = [
+        _epoch_share(p, n, resource, len(problem.y))
+        for p, n in zip(params, n_resources)
+    ]
     scores = np.asarray(results["mean_test_score"], dtype=float)
     return SearchRun(
         best_params=search.best_params_,
@@ -509,12 +491,9 @@ METHODS: dict[str, Callable[[Problem, int], SearchRun]] = {
     "tpe": optuna_tpe,
     "tpe_pruner": optuna_tpe_pruned,
     "c2f": coarse_to_fine(),
-    "c2f_nb": coarse_to_fine(pick="neighbourhood"),
-    # 3x the candidates, in rungs of 1, 3, 9 and 20 epochs
+    # rungs of 1, 3, 9 and 20 epochs: as many candidates, then 3x as many
+    "c2f_rungs": coarse_to_fine(resource=f"{STEP}__max_iter", factor=3),
     "c2f_mf": coarse_to_fine(n_iter=3 * 16, resource=f"{STEP}__max_iter", factor=3),
-    "c2f_mf_nb": coarse_to_fine(
-        n_iter=3 * 16, resource=f"{STEP}__max_iter", factor=3, pick="neighbourhood"
-    ),
 }
 OPTUNA_METHODS = ("tpe", "tpe_pruner")
 if optuna is None:  # Optuna is optional: without it, its methods are left out
@@ -575,7 +554,6 @@ class FitCosts:
 
     fixed: float
     epoch: float
-    first_rungs: float = math.nan  # measured seconds of first_rungs_only
 
     def seconds(self, fits, budget):
         """The model's seconds of ``fits`` fits that train ``budget`` full
@@ -615,23 +593,6 @@ def measure_fit_costs(problem, repeats=5):
     one, eleven = per_fit(1), per_fit(11)
     epoch = (eleven - one) / 10
     return FitCosts(fixed=one - epoch, epoch=epoch)
-
-
-def first_rungs_only(problem, seed):
-    """The first rungs of ``c2f_mf`` and nothing more: three rounds of as many
-    candidates as ``tpe`` has, each fitted on every fold for one epoch."""
-    search = CoarseToFineSearchCV(
-        problem.estimator(seed).set_params(**{f"{STEP}__max_iter": 1}),
-        problem.space,
-        n_iter=N_CANDIDATES,
-        n_rounds=3,
-        cv=problem.cv(seed),
-        random_state=seed,
-        n_jobs=problem.n_jobs,
-        refit=False,
-    )
-    seconds, _ = timed(search.fit, problem.X, problem.y)
-    return seconds
 
 
 def run_one(problem, method, seed, n_inits):
@@ -777,13 +738,6 @@ def print_cost_model(summary, costs):
         f"+ {MAX_ITER} epochs) = {costs.rung_floor(ratio):.2f}x by this model, "
         "before any candidate trains further."
     )
-    if math.isfinite(costs.first_rungs):
-        print(
-            f"Measured: 3 rounds of {N_CANDIDATES} candidates trained one epoch on "
-            f"every fold, and no further, take {costs.first_rungs:.1f} s, "
-            f"{costs.first_rungs / reference['seconds']:.2f}x {REFERENCE}'s time "
-            "(means over the seeds)."
-        )
     print()
 
 
@@ -898,6 +852,47 @@ def combine_rounds(paths):
         print_paired(present, dataset, methods, peers)
 
 
+def compare_versions(before_path, after_path):
+    """Each method present in both runs against itself, paired by dataset and
+    seed: the held-out accuracy after minus before (mean ± standard error,
+    seeds won-lost), and the seconds per search relative to ``tpe`` of the
+    same run, before and after."""
+    runs = []
+    for path in (before_path, after_path):
+        with open(path) as file:
+            runs.append(json.load(file))
+    before, after = runs
+    print("Held-out accuracy, after minus before, paired by seed; time / tpe.")
+    print()
+    header = ["dataset", "method", "after - before", "/ tpe before", "/ tpe after"]
+    rows = []
+    for dataset in after["summary"]:
+        if dataset not in before["summary"]:
+            continue
+        for method in after["summary"][dataset]:
+            if method not in before["summary"][dataset] or method == "fit costs":
+                continue
+            old = _held_out_by_seed([before], dataset, method)
+            new = _held_out_by_seed([after], dataset, method)
+            differences = [new[key] - old[key] for key in new if key in old]
+            if len(differences) < 2:
+                continue
+            error = statistics.stdev(differences) / math.sqrt(len(differences))
+            won = sum(d > 0 for d in differences)
+            lost = sum(d < 0 for d in differences)
+            ratios = []
+            for run in (before, after):
+                summary = run["summary"][dataset]
+                reference = summary.get(REFERENCE, {}).get("seconds", math.nan)
+                ratios.append(f"{summary[method]['seconds'] / reference:.2f}x")
+            paired = (
+                f"{statistics.fmean(differences):+.4f} ± {error:.4f} ({won}-{lost})"
+            )
+            rows.append([dataset, method, paired, *ratios])
+    print(markdown_table(header, rows))
+    print()
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -930,6 +925,12 @@ def parse_args():
         metavar="PATH",
         help="run nothing: compare the rounds written by earlier --json runs",
     )
+    parser.add_argument(
+        "--versions",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="run nothing: compare two --json runs of two versions of the code",
+    )
     return parser.parse_args()
 
 
@@ -950,6 +951,9 @@ def main():
     if args.combine:
         combine_rounds(args.combine)
         return
+    if args.versions:
+        compare_versions(*args.versions)
+        return
     _quiet()
     print_machine()
     versions = f"optuna {optuna.__version__}" if optuna else "optuna not installed"
@@ -964,7 +968,7 @@ def main():
             problem = PROBLEMS[name](args.n_jobs)
             warm_up(problem)
             costs = measure_fit_costs(problem) if fixed_network(problem) else None
-            mine, first_rungs = [], []
+            mine = []
             # methods interleaved within each seed, so that the machine's
             # drifts weigh on all of them alike
             for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -977,10 +981,6 @@ def main():
                         f"{_mean(record['held_out']):.4f}",
                         flush=True,
                     )
-                if costs is not None and "c2f_mf" in args.methods:
-                    first_rungs.append(first_rungs_only(problem, seed))
-            if first_rungs:
-                costs = replace(costs, first_rungs=statistics.fmean(first_rungs))
             print()
             summaries[name] = summarize(mine)
             print_summary(problem, summaries[name], args.seeds, args.inits, costs)

@@ -44,7 +44,7 @@ VALIDATION_FRACTION = 0.1
 DEFAULT_SCORING = "accuracy"
 # The search's verbosity: 2 adds progress lines inside each round to the line
 # of each round.
-SEARCH_VERBOSE = 2
+SEARCH_VERBOSE = 1
 # The classes are called imbalanced when the largest has this many times the
 # rows of the smallest.
 IMBALANCED = 3

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, check_scoring
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import (
@@ -1191,14 +1191,13 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             kwargs = {}
             if sample_weight_val is not None:
                 kwargs["sample_weight"] = sample_weight_val
-            # X_val went through validate_data with the training data: the
-            # scorer's predict calls skip a second validation (and its warning
-            # about feature names, which the array no longer has).
-            self._input_validated = True
-            try:
+            with warnings.catch_warnings():
+                # X_val is a slice of the validated training data, which no
+                # longer carries the DataFrame's column names
+                warnings.filterwarnings(
+                    "ignore", message="X does not have valid feature names"
+                )
                 score = float(scorer(self, X_val, y_val, **kwargs))
-            finally:
-                del self._input_validated
         self.validation_scores_.append(score)
 
     def _update_no_improvement(self, early_stopping):
@@ -1239,8 +1238,6 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return self._network.predict_logits(X, finish=finish)
 
     def _validated_input(self, X):
-        if getattr(self, "_input_validated", False):
-            return X
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -1340,54 +1337,6 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             (e.g. values near 1e308 in float64).
         """
         return self._predict_logits(X, finish=log_softmax)
-
-    def score(
-        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
-    ) -> float:
-        """Mean accuracy: the (weighted) share of rows whose class is predicted.
-
-        The value of :func:`sklearn.metrics.accuracy_score`. A search scores
-        every fit it makes, so labels that are integers, booleans or strings
-        of the classes' own dtype are compared directly, without that
-        function's checks of the labels' type, which take as long as a short
-        epoch.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Test rows.
-        y : array-like of shape (n_samples,)
-            Their true labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows.
-
-        Returns
-        -------
-        score : float
-            The accuracy, between 0 and 1.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.metrics import accuracy_score
-        >>> from sknormnet import MLPBatchNormClassifier
-        >>> X = np.random.default_rng(0).normal(size=(60, 2))
-        >>> y = np.where(X[:, 0] > 0, "yes", "no")
-        >>> model = MLPBatchNormClassifier((4,), tol=1.0, n_iter_no_change=1)
-        >>> model.fit(X, y).score(X, y) == accuracy_score(y, model.predict(X))
-        True
-        """
-        y_pred = self.predict(X)
-        y_true = np.asarray(y) if isinstance(y, np.ndarray | pd.Series) else None
-        if (
-            sample_weight is None
-            and y_true is not None
-            and y_true.shape == y_pred.shape
-            and y_true.dtype == y_pred.dtype
-            and y_true.dtype.kind in "iubU"
-        ):
-            return float(np.mean(y_true == y_pred))
-        return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -83,8 +83,6 @@ if TYPE_CHECKING:
 
         def describe(self) -> str: ...
 
-        def coordinates(self, value: Any) -> tuple[float, ...]: ...
-
     class CdfPpf(Protocol):
         """A distribution with ``cdf`` and ``ppf``, as :class:`quantile_window`
         restricts."""
@@ -228,15 +226,6 @@ class _Interval(Generic[_Number]):
     def describe(self) -> str:
         """The interval drawn from, ``"low..high"``, to 3 significant digits."""
         return _describe_interval(self.low, self.high)
-
-    def coordinates(self, value: float) -> tuple[float]:
-        """Where ``value`` lies on the sampling scale, as ``(cdf(value),)``.
-
-        Values equally far apart here are equally likely to be drawn between,
-        so a search compares candidates by these coordinates.
-        """
-        position = cast("CdfPpf", self).cdf(value)
-        return (float(np.clip(position, 0.0, 1.0)),)
 
     def _narrow_on_scale(
         self: _FloatInterval,
@@ -793,22 +782,6 @@ class categorical(Generic[_T]):
         low, high = min(reals), max(reals)
         return "log" if low > 0 and high >= 8 * low else "linear"
 
-    def coordinates(self, value: _T) -> tuple[float, ...]:
-        """Where ``value`` lies among the values, for comparing candidates.
-
-        Numbers are ordered: their rank among the sorted values, scaled to
-        ``[0, 1]``. Other values are unordered: a one-hot vector scaled so that
-        any two different values are 1 apart.
-        """
-        if all(_is_number(v) for v in self.values):
-            ordered = sorted(set(cast("list[float]", self.values)))
-            if len(ordered) == 1:
-                return (0.0,)
-            return (ordered.index(cast("float", value)) / (len(ordered) - 1),)
-        one_hot = [0.0] * len(self.values)
-        one_hot[self._index(value)] = math.sqrt(0.5)
-        return tuple(one_hot)
-
     def describe(self) -> str:
         """Every value, with its probability unless all are equally likely.
 
@@ -961,10 +934,6 @@ class quantile_window:
             return str(self.dist.axis_scale())
         family = getattr(getattr(self.dist, "dist", None), "name", None)
         return "log" if family in ("loguniform", "reciprocal") else "linear"
-
-    def coordinates(self, value: float) -> tuple[float]:
-        """Where ``value`` lies in the window, as ``(cdf(value),)``."""
-        return (float(self.cdf(value)),)
 
     def describe(self) -> str:
         """The interval drawn from, ``"low..high"``, to 3 significant digits."""
@@ -1145,14 +1114,6 @@ class layer_sizes:
         """The axis scale of the layer widths, that of ``n_units``."""
         return as_distribution(self.n_units).axis_scale()
 
-    def coordinates(self, value: Sequence[int]) -> tuple[float, ...]:
-        """The coordinates of the number of layers, then the mean coordinate of
-        the layers' widths."""
-        depth = as_distribution(self.n_layers).coordinates(len(value))
-        units = as_distribution(self.n_units)
-        width = float(np.mean([units.coordinates(w)[0] for w in value]))
-        return (*depth, width)
-
     def describe(self) -> str:
         """``"1 layer of 32..512 units"``, or with several depths
         ``"1, 2 (equally likely) layers of 32..512 units"``."""
@@ -1181,9 +1142,6 @@ class _Sampler:
 
     def axis_scale(self) -> Literal["linear"]:
         return "linear"
-
-    def coordinates(self, value: Any) -> tuple[()]:
-        return ()  # nothing is known about where a value lies
 
     def describe(self) -> str:
         try:

@@ -51,7 +51,7 @@ TINY = ["--rounds", "2", "--n-iter", "2", "--cv", "2", "--max-iter", "5"]
 ACCURACY = re.compile(r"held-out test accuracy: (\d\.\d{4}) \((\d+) rows\)")
 # The search's own line at the end of each round; only its start is relied on,
 # as its format belongs to CoarseToFineSearchCV.
-ROUND_LINE = re.compile(r"^round (\d+): .*$", re.MULTILINE)
+ROUND_LINE = re.compile(r"^round (\d+) of \d+: .*$", re.MULTILINE)
 
 
 def _run(argv, columns=80):
@@ -150,7 +150,7 @@ def test_tune_on_digits_succeeds_and_prints_the_accuracy(digits_run):
 def test_tune_prints_a_line_as_each_round_ends(digits_run):
     _, stdout, _, _, search = digits_run
     rounds = [int(m.group(1)) for m in ROUND_LINE.finditer(stdout)]
-    assert rounds == list(range(search.n_rounds_)) == [0, 1]
+    assert rounds == list(range(1, search.n_rounds_ + 1)) == [1, 2]
     # the search's lines come before the report
     last = list(ROUND_LINE.finditer(stdout))[-1]
     assert last.start() < stdout.index("rounds, by CV accuracy")
@@ -715,7 +715,7 @@ def test_rungs_train_candidates_in_rungs_and_the_report_shows_them():
     status, stdout, stderr = _run(["tune", *budget, "--rungs", "--factor", "3"])
     assert status == 0, stderr
     text = _flat(stdout)
-    assert "rungs of 1, 3, 9 epochs, 1/3 promoted" in text
+    assert "rungs of mlp__max_iter 1, 3, 9, 1/3 promoted" in text
     assert "9 epochs for the candidates that win every rung (1/3 go on at each)" in text
     # the rounds table: 6 candidates per round, of which 1 trained fully
     header = next(line for line in stdout.splitlines() if "trained fully" in line)

@@ -1,5 +1,5 @@
 """Multi-fidelity rounds of CoarseToFineSearchCV: the rungs, the promotions,
-the continued fits, the new cv_results_ columns, and where they run."""
+the fresh fit of each rung, the new cv_results_ columns, and where they run."""
 
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from joblib import parallel_config
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import StratifiedKFold
@@ -22,22 +22,19 @@ X_TINY = np.arange(24, dtype=float).reshape(12, 2)
 
 
 class Epochs(BaseEstimator):
-    """Ignores the data; trains ``max_iter`` epochs per fit, more with
-    ``warm_start``. Its score peaks at ``lr=1e-2`` and rises with the epochs
-    trained, and ``from_scratch`` counts its fits that start from nothing."""
+    """Ignores the data; trains ``max_iter`` epochs per fit. Its score peaks
+    at ``lr=1e-2`` and rises with the epochs trained, and ``n_fits`` counts
+    its fits."""
 
-    from_scratch = 0
+    n_fits = 0
 
-    def __init__(self, lr=1.0, max_iter=20, warm_start=False):
+    def __init__(self, lr=1.0, max_iter=20):
         self.lr = lr
         self.max_iter = max_iter
-        self.warm_start = warm_start
 
     def fit(self, X, y=None):
-        if not (self.warm_start and hasattr(self, "epochs_")):
-            type(self).from_scratch += 1
-            self.epochs_ = 0
-        self.epochs_ += self.max_iter
+        type(self).n_fits += 1
+        self.epochs_ = self.max_iter
         return self
 
     def score(self, X, y=None):
@@ -110,65 +107,17 @@ def test_each_rung_promotes_the_best_of_the_rung_before():
             assert_array_equal(np.sort(lr[after]), kept)
 
 
-def test_promoted_candidates_continue_rather_than_restart():
-    Epochs.from_scratch = 0
+def test_each_rung_fits_its_candidates_anew_with_its_budget():
+    Epochs.n_fits = 0
     search = _search(n_iter=12, n_rounds=2).fit(X_TINY)
     results = search.cv_results_
-    # only the first rung of each round fits from scratch (plus the refit)
-    assert Epochs.from_scratch == 12 * 2 * 2 + 1
-    # the score shows the epochs trained in all: 1, then 1 + 2, 3 + 6, 9 + 11
+    # every row is one fit per split, plus the refit
+    assert Epochs.n_fits == len(results["params"]) * 2 + 1
+    # the score shows the epochs of the row's own fit: 1, 3, 9, then 20
     for row, params in enumerate(results["params"]):
         expected = -abs(np.log10(params["lr"]) + 2) - 1 / results["n_resources"][row]
         assert_allclose(results["split0_test_score"][row], expected)
         assert params["max_iter"] == results["n_resources"][row]
-
-
-class FitCounter(TransformerMixin, BaseEstimator):
-    """Passes the data through; ``n_fits`` counts its fits."""
-
-    n_fits = 0
-
-    def fit(self, X, y=None):
-        type(self).n_fits += 1
-        self.fitted_ = True
-        return self
-
-    def transform(self, X):
-        return X
-
-
-class Stateless(TransformerMixin, BaseEstimator):
-    """Passes the data through, with no fitted attribute to show it is fitted."""
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        return X
-
-
-def test_the_steps_before_the_resource_are_not_refitted():
-    # a refitted step that draws at random would change the features under
-    # the network that continues; nested pipelines freeze at every level
-    pipeline = Pipeline(
-        [
-            ("outer", FitCounter()),
-            ("stateless", Stateless()),
-            ("skipped", "passthrough"),
-            ("inner", Pipeline([("inner", FitCounter()), ("net", Epochs())])),
-        ]
-    )
-    FitCounter.n_fits = Epochs.from_scratch = 0
-    search = _search(n_iter=6, n_rounds=2, resource="inner__net__max_iter")
-    search.set_params(
-        estimator=pipeline,
-        param_distributions={"inner__net__lr": loguniform(1e-5, 1.0)},
-    ).fit(X_TINY)
-    n_fresh = 6 * 2 * 2 + 1  # the first rung's fits and the refit
-    assert Epochs.from_scratch == n_fresh
-    assert FitCounter.n_fits == 2 * n_fresh
-    assert (search.cv_results_["n_resources"] == 20).sum() == 2
-    assert search.best_estimator_.named_steps["outer"].__class__ is FitCounter
 
 
 def test_cv_results_columns_and_best_at_the_full_resource():
@@ -190,7 +139,7 @@ def test_cv_results_columns_and_best_at_the_full_resource():
 
 
 def test_the_zoom_uses_the_full_resource_rows_only():
-    search = _search(n_iter=9, n_rounds=2, top_k=1, pick="best").fit(X_TINY)
+    search = _search(n_iter=9, n_rounds=2, top_k=1).fit(X_TINY)
     results = search.cv_results_
     first = (results["round"] == 0) & (results["n_resources"] == 20)
     best_lr = results["param_lr"][first][np.argmax(results["mean_test_score"][first])]
@@ -204,17 +153,14 @@ def test_the_zoom_uses_the_full_resource_rows_only():
     "resource, estimator, match",
     [
         ("epochs", Epochs(), "is not a parameter of the estimator Epochs"),
-        ("lr", Epochs(), "is not an epoch parameter"),
-        ("max_iter", Epochs(max_iter=2.5), "must be an integer number of epochs"),
-        ("max_iter", Epochs(max_iter=None), "must be an integer number of epochs"),
-        (
-            "mlp__lr",
-            Pipeline([("mlp", Epochs())]),
-            "is not an epoch parameter.*'mlp__max_iter'",
-        ),
+        ("lr", Epochs(), "must be an integer budget.*lr is 1.0"),
+        ("max_iter", Epochs(max_iter=2.5), "must be an integer budget"),
+        ("max_iter", Epochs(max_iter=None), "must be an integer budget"),
+        ("max_iter", Epochs(max_iter=True), "must be an integer budget"),
+        ("mlp__max_iter", Pipeline([("mlp", Epochs(max_iter=0))]), "is 0"),
     ],
 )
-def test_a_resource_that_is_not_an_integer_epoch_parameter_is_rejected(
+def test_a_resource_that_is_not_an_integer_budget_is_rejected(
     resource, estimator, match
 ):
     space = {"mlp__lr" if isinstance(estimator, Pipeline) else "lr": [1.0]}
@@ -223,35 +169,28 @@ def test_a_resource_that_is_not_an_integer_epoch_parameter_is_rejected(
         search.fit(X_TINY)
 
 
-class NoWarmStart(BaseEstimator):
-    def __init__(self, lr=1.0, max_iter=5):
-        self.lr = lr
-        self.max_iter = max_iter
-
-    def fit(self, X, y=None):
-        return self
-
-
-def test_a_resource_needs_warm_start_and_a_valid_range():
-    with pytest.raises(ValueError, match="max_iter of an estimator with warm_start"):
-        CoarseToFineSearchCV(NoWarmStart(), {"lr": [1.0]}, resource="max_iter").fit(
-            X_TINY
-        )
+def test_a_resource_needs_a_valid_range_and_stays_out_of_the_space():
     with pytest.raises(ValueError, match="also searched by param_distributions"):
         _search().set_params(param_distributions={"max_iter": [5, 10]}).fit(X_TINY)
     with pytest.raises(ValueError, match="min_resources=30 is more than"):
         _search(min_resources=30).fit(X_TINY)
 
 
-def test_a_resource_with_early_stopping_is_rejected():
-    pipeline = Pipeline(
-        [("mlp", MLPBatchNormClassifier(max_iter=9, early_stopping=True))]
-    )
+def test_rungs_work_with_early_stopping():
+    # each rung's fit is fresh, so it may hold out its own validation share
+    X, y = load_digits(return_X_y=True)
+    mlp = MLPBatchNormClassifier((8,), max_iter=9, early_stopping=True, random_state=0)
     search = CoarseToFineSearchCV(
-        pipeline, {"mlp__alpha": [1e-4]}, resource="mlp__max_iter", cv=2
-    )
-    with pytest.raises(ValueError, match="mlp__early_stopping=True: each rung"):
-        search.fit(X_TINY, [0, 1] * 6)
+        mlp,
+        {"learning_rate_init": loguniform(1e-3, 1e-1)},
+        n_iter=4,
+        n_rounds=1,
+        resource="max_iter",
+        cv=2,
+        random_state=0,
+    ).fit(X[:300], y[:300])
+    assert sorted(set(search.cv_results_["n_resources"])) == [1, 3, 9]
+    assert search.best_estimator_.best_epoch_ is not None
 
 
 @pytest.fixture(scope="module")
@@ -283,14 +222,14 @@ def _mlp_search(**params):
     )
 
 
-def test_a_promoted_model_is_the_model_trained_straight(digits):
+def test_each_row_scores_the_model_fitted_with_its_parameters(digits):
     X, y = digits
     search = _mlp_search().fit(X, y)
     results = search.cv_results_
     splits = list(search.cv.split(X, y))
     scorer = get_scorer("neg_log_loss")
     checked = 0
-    for row in np.flatnonzero(results["n_resources"] == 9):
+    for row in np.flatnonzero(results["iter"] > 0):
         straight = clone(search.estimator).set_params(**results["params"][row])
         for split, (train, test) in enumerate(splits):
             straight.fit(X[train], y[train])
@@ -300,7 +239,7 @@ def test_a_promoted_model_is_the_model_trained_straight(digits):
                 rtol=1e-9,
             )
             checked += 1
-    assert checked == 2 * 1 * 3  # one candidate reaches 9 epochs per round
+    assert checked == 2 * (2 + 1) * 3  # 2 and 1 candidates after the first rung
 
 
 def test_a_backend_without_generators_gives_the_same_results():
@@ -364,24 +303,23 @@ def test_callbacks_see_every_fit_of_every_rung():
     n_fits = len(search.cv_results_["params"]) * 2
     assert callback.begun.count("candidate-split-evaluation") == n_fits
     assert callback.begun.count("coarse-to-fine-round") == 2
+    assert callback.begun.count("rung") == 2 * 4  # rungs of 1, 3, 9, 20 epochs
     assert callback.begun.count("search") == 1
     assert callback.begun.count("refit-with-best-params") == 1
     assert sorted(callback.begun) == sorted(callback.ended)
 
 
-def test_progress_names_each_rung(capsys):
-    _search(n_iter=9, n_rounds=1, verbose=2).fit(X_TINY)
+def test_verbose_counts_each_rung(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    _search(n_iter=9, n_rounds=1, verbose=1).fit(X_TINY)
     lines = capsys.readouterr().out.splitlines()
-    done = [line for line in lines if line.endswith("done")]
-    assert [line.split(":")[0] for line in done] == [
-        "  round 0, 1 epoch",
-        "  round 0, 3 epochs",
-        "  round 0, 9 epochs",
-        "  round 0, 20 epochs",
-    ]
-    assert [line.split(": ")[1].split(",")[0] for line in done] == [
-        "18/18 fits",
-        "6/6 fits",
-        "2/2 fits",
-        "2/2 fits",
-    ]
+    assert lines[0] == (
+        "CoarseToFineSearchCV: 1 rounds x 9 candidates x 2 folds; rungs of "
+        "max_iter 1, 3, 9, 20, 1/3 promoted"
+    )
+    rounds = [line for line in lines if line.startswith("round ")]
+    assert len(rounds) == 1
+    assert rounds[0].startswith(
+        "round 1 of 1: 9 candidates (9/3/1/1 with max_iter 1/3/9/20), best CV "
+        "score so far "
+    )
