@@ -19,7 +19,6 @@ Usage::
 """
 
 import argparse
-import importlib
 import itertools
 import tracemalloc
 import warnings
@@ -41,6 +40,7 @@ from _common import (
 from sklearn.exceptions import ConvergenceWarning
 
 from sknormnet import MLPBatchNormClassifier
+from sknormnet._network import PREDICT_CHUNK_ELEMENTS
 
 MB = 2**20
 THROUGHPUT_TARGET = 0.8  # of the GEMM-limited rows per second, at least
@@ -66,10 +66,8 @@ def prediction_rows(n_rows, dtype):
 
 
 def predict_chunk_rows():
-    """Rows per chunk of ``predict_proba``, from the estimator's module."""
-    mlp = importlib.import_module("sknormnet._mlp")
-    elements = getattr(mlp, "_PREDICT_CHUNK_ELEMENTS", 2**21)
-    return max(1, elements // max(HIDDEN_LAYER_SIZES))
+    """Rows per chunk of ``predict_proba``, as the network computes them."""
+    return max(1, PREDICT_CHUNK_ELEMENTS // max(HIDDEN_LAYER_SIZES))
 
 
 class ForwardGemm:

@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 
 from ._activations import log_softmax, softmax
 from ._interrupt import handling_ctrl_c
-from ._network import Network
+from ._network import LayerSettings, Network
 from ._optimizers import OPTIMIZERS
 from ._schedules import SCHEDULES
 from .exceptions import InconsistentVersionWarning
@@ -713,9 +713,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self._initialize(X.shape[1], X.dtype, layer_sizes, X.shape[0])
         else:
             self._check_architecture_unchanged(layer_sizes)
-            self._network.configure(
-                self.activation, self.batch_norm_momentum, self.batch_norm_epsilon
-            )
+            self._network.configure(self._layer_settings())
         self._sync_optimizer()
         return X, y_codes, sample_weight
 
@@ -835,11 +833,15 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 self.betas_,
                 self.running_means_,
                 self.running_vars_,
-                activation=self.activation,
-                batch_norm_momentum=self.batch_norm_momentum,
-                batch_norm_epsilon=self.batch_norm_epsilon,
+                settings=self._layer_settings(),
             )
             self._attach(network)
+
+    def _layer_settings(self):
+        """The parameters the network's layers take, from their one source."""
+        return LayerSettings(
+            self.activation, self.batch_norm_momentum, self.batch_norm_epsilon
+        )
 
     def _attach(self, network):
         """Make ``network`` the model's, its arrays the fitted attributes."""
@@ -958,10 +960,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             network = Network.initialized(
                 layer_units,
                 random_state=self._random_state,
-                activation=self.activation,
+                settings=self._layer_settings(),
                 batch_norm=self.batch_norm,
-                batch_norm_momentum=self.batch_norm_momentum,
-                batch_norm_epsilon=self.batch_norm_epsilon,
                 dtype=dtype,
             )
         self._attach(network)

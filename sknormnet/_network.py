@@ -10,6 +10,7 @@ two copies. The estimator's ``coefs_``, ``intercepts_``, ``gammas_``,
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils import gen_batches
@@ -22,7 +23,7 @@ from ._layers import BatchNorm, BiasActivation, Dense, matmul_into
 # around this many elements (2 MB in float64): memory stays bounded whatever
 # the number of rows, and the bias and activation passes that follow each
 # matrix product find its output still in cache.
-_PREDICT_CHUNK_ELEMENTS = 2**18
+PREDICT_CHUNK_ELEMENTS = 2**18
 
 
 def _softmax_cross_entropy(logits, y_codes, row_weights):
@@ -71,6 +72,27 @@ def _cross_entropy_delta(exponentials, y_codes, row_weights):
     return weighted_sum
 
 
+@kernel(reorder_sums=True)
+def _add_l2_gradient(weights, grads, scale):
+    """Add ``scale * w`` to the gradient of each weight; return ``sum(w**2)``,
+    for the penalty's value. The sum is the only reordered addition."""
+    squares = scale - scale
+    for i in range(weights.size):
+        w = weights[i]
+        squares += w * w
+        grads[i] += scale * w
+    return squares
+
+
+class LayerSettings(NamedTuple):
+    """The estimator's parameters that shape the hidden layers' computation,
+    which may change between fits of the same network."""
+
+    activation: str
+    batch_norm_momentum: float
+    batch_norm_epsilon: float
+
+
 def _init_weights(fan_in, fan_out, activation, rng, dtype):
     """He initialisation for relu, Glorot (uniform) for every other activation."""
     if activation == "relu":
@@ -100,12 +122,11 @@ class Network:
     layer_units : sequence of int
         Units of every layer, input and output included:
         ``[n_features, *hidden_layer_sizes, n_classes]``.
-    activation : {"identity", "relu", "tanh", "logistic"}
-        Activation of the hidden layers.
+    settings : LayerSettings
+        The hidden activation and the batch-norm settings (see
+        :meth:`configure`).
     batch_norm : bool
         Whether the hidden layers are batch-normalized (and have no bias).
-    batch_norm_momentum, batch_norm_epsilon : float
-        Running-average momentum and variance epsilon of batch normalization.
     dtype : dtype
         Of every array.
 
@@ -124,22 +145,15 @@ class Network:
     n_weights : int
         Length of the prefix of ``params`` holding the weight matrices, the
         only arrays the L2 penalty applies to.
+    settings : LayerSettings
+        The settings of the layers.
     layers : list
         Dense and BatchNorm layers (the activation fused into batch
         normalization), or Dense and BiasActivation layers without it, input
         to output.
     """
 
-    def __init__(
-        self,
-        layer_units,
-        *,
-        activation,
-        batch_norm,
-        batch_norm_momentum,
-        batch_norm_epsilon,
-        dtype,
-    ):
+    def __init__(self, layer_units, *, settings, batch_norm, dtype):
         self.layer_units = [int(units) for units in layer_units]
         self.batch_norm = bool(batch_norm) and len(self.layer_units) > 2
         self.dtype = np.dtype(dtype)
@@ -186,8 +200,8 @@ class Network:
 
         self._gradients = (coef_grads, intercept_grads, gamma_grads, beta_grads)
         self._row_weights = None
-        self._settings = None
-        self.configure(activation, batch_norm_momentum, batch_norm_epsilon)
+        self.settings = None
+        self.configure(settings)
 
     @classmethod
     def initialized(cls, layer_units, *, random_state, **options):
@@ -197,7 +211,9 @@ class Network:
         network = cls(layer_units, **options)
         output_index = len(network.coefs) - 1
         for index, coef in enumerate(network.coefs):
-            activation = network.activation if index < output_index else "softmax"
+            activation = (
+                network.settings.activation if index < output_index else "softmax"
+            )
             fan_in, fan_out = coef.shape
             coef[...] = _init_weights(
                 fan_in, fan_out, activation, random_state, network.dtype
@@ -241,25 +257,23 @@ class Network:
         """An independent network with the same arrays and settings."""
         network = Network(
             self.layer_units,
-            activation=self.activation,
+            settings=self.settings,
             batch_norm=self.batch_norm,
-            batch_norm_momentum=self.batch_norm_momentum,
-            batch_norm_epsilon=self.batch_norm_epsilon,
             dtype=self.dtype,
         )
         network.restore(self.snapshot())
         return network
 
-    def configure(self, activation, batch_norm_momentum, batch_norm_epsilon):
-        """Set the hidden activation and the batch-norm settings, building
-        the layers around the arrays when they change."""
-        settings = (activation, batch_norm_momentum, batch_norm_epsilon)
-        if settings == self._settings:
+    def configure(self, settings):
+        """Take the layers' settings, building the layers around the arrays
+        when they change."""
+        if settings == self.settings:
             return
-        self._settings = settings
-        self.activation = activation
-        self.batch_norm_momentum = batch_norm_momentum
-        self.batch_norm_epsilon = batch_norm_epsilon
+        self.settings = settings
+        self._build_layers()
+
+    def _build_layers(self):
+        activation, momentum, epsilon = self.settings
         coef_grads, intercept_grads, gamma_grads, beta_grads = self._gradients
         self.layers = []
         output_index = len(self.coefs) - 1
@@ -289,8 +303,8 @@ class Network:
                         self.betas[index],
                         self.running_means[index],
                         self.running_vars[index],
-                        momentum=batch_norm_momentum,
-                        epsilon=batch_norm_epsilon,
+                        momentum=momentum,
+                        epsilon=epsilon,
                         gamma_grad=gamma_grads[index],
                         beta_grad=beta_grads[index],
                         activation=activation,
@@ -309,11 +323,10 @@ class Network:
         """One step of ``optimizer`` on one batch; return the batch loss at
         the parameters before the step.
 
-        The loss is the (weighted) mean cross-entropy plus
-        ``0.5 * alpha * sum(W**2) / sum(weights)``. The penalty's gradient
-        and value come out of the optimizer's pass over the parameters (see
-        ``update_params_with_l2``), so ``grads`` holds the cross-entropy's
-        gradient only.
+        The loss is the (weighted) mean cross-entropy plus the L2 penalty
+        ``0.5 * alpha * sum(W**2) / sum(weights)``, whose gradient
+        ``alpha * W / sum(weights)`` is added to ``grads`` here, the only
+        place it is applied.
 
         Parameters
         ----------
@@ -332,10 +345,16 @@ class Network:
         """
         cross_entropy, total_weight = self.backpropagate(X, y_codes, sample_weight)
         l2_scale = alpha / total_weight
-        squares = optimizer.update_params_with_l2(
-            [self.params], [self.grads], learning_rate, l2_scale, self.n_weights
-        )
-        return cross_entropy + 0.5 * l2_scale * squares
+        penalty = 0.0
+        if l2_scale:
+            squares = _add_l2_gradient(
+                self.params[: self.n_weights],
+                self.grads[: self.n_weights],
+                self.dtype.type(l2_scale),
+            )
+            penalty = 0.5 * l2_scale * float(squares)
+        optimizer.update_params([self.params], [self.grads], learning_rate)
+        return cross_entropy + penalty
 
     def backpropagate(self, X, y_codes, sample_weight):
         """Forward and backward pass over one batch, in training mode (batch
@@ -373,10 +392,7 @@ class Network:
     def release_buffers(self):
         """Drop the layers' batch buffers and caches, to be rebuilt by the
         next training step: a fitted network keeps only its arrays."""
-        self._settings = None
-        self.configure(
-            self.activation, self.batch_norm_momentum, self.batch_norm_epsilon
-        )
+        self._build_layers()
         self._row_weights = None
 
     def snapshot(self):
@@ -403,7 +419,7 @@ class Network:
         for index, weights in enumerate(self.coefs):
             if index < len(self.gammas):
                 scale = self.gammas[index] / np.sqrt(
-                    self.running_vars[index] + self.batch_norm_epsilon
+                    self.running_vars[index] + self.settings.batch_norm_epsilon
                 )
                 bias = self.betas[index] - self.running_means[index] * scale
                 weights = weights * scale
@@ -431,7 +447,7 @@ class Network:
         folded = self.folded_params(X.dtype)
         *hidden, (output_weights, output_bias) = folded
         widest = max(weights.shape[1] for weights, _ in folded)
-        chunk_rows = min(X.shape[0], max(1, _PREDICT_CHUNK_ELEMENTS // widest))
+        chunk_rows = min(X.shape[0], max(1, PREDICT_CHUNK_ELEMENTS // widest))
         buffers = [
             np.empty((chunk_rows, weights.shape[1]), dtype=X.dtype)
             for weights, _ in hidden
@@ -442,7 +458,7 @@ class Network:
             for (weights, bias), buffer in zip(hidden, buffers):
                 z = buffer[: activations.shape[0]]
                 matmul_into(activations, weights, z)
-                activations = add_bias_and_activate(z, bias, self.activation)
+                activations = add_bias_and_activate(z, bias, self.settings.activation)
             out = logits[chunk]
             matmul_into(activations, output_weights, out)
             add_bias_and_activate(out, output_bias, "identity")

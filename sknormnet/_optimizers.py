@@ -1,7 +1,7 @@
 """Gradient-descent optimizers that update parameter arrays in place.
 
-Each optimizer has one job, ``update_params_with_l2(params, grads,
-learning_rate, ...)``, and keeps its state as one list of arrays per moment,
+Each optimizer has one job, ``update_params(params, grads, learning_rate)``,
+and keeps its state as one list of arrays per moment,
 aligned with ``params`` and allocated at the first update. Each class declares
 the hyperparameters it takes in ``hyperparameters``; they are plain attributes,
 so :meth:`Optimizer.set_hyperparameters` changes them between epochs without
@@ -29,62 +29,37 @@ def _flat(array):
     return array.reshape(-1)
 
 
-def _scalars(array, *values):
-    """``values`` as scalars of ``array``'s dtype: numba would compute in
-    float64 with Python floats."""
-    return [array.dtype.type(value) for value in values]
-
-
-# Each kernel adds the L2 penalty's gradient ``l2_scale * w`` to the gradient it
-# reads and returns ``sum(w**2)`` of the weights it read, so that the penalty
-# costs no pass over memory of its own. The sum is the only reordered
-# addition: every entry's update is computed exactly as written.
-@kernel(reorder_sums=True)
-def _sgd_kernel(param, grad, l2_scale, learning_rate):
-    squares = l2_scale - l2_scale
+@kernel
+def _sgd_kernel(param, grad, learning_rate):
     for i in range(param.size):
-        w = param[i]
-        squares += w * w
-        param[i] = w - learning_rate * (grad[i] + l2_scale * w)
-    return squares
+        param[i] -= learning_rate * grad[i]
 
 
-@kernel(reorder_sums=True)
-def _momentum_kernel(
-    param, grad, velocity, l2_scale, learning_rate, beta, one_minus_beta
-):
-    squares = l2_scale - l2_scale
+@kernel
+def _momentum_kernel(param, grad, velocity, learning_rate, beta, one_minus_beta):
     for i in range(param.size):
-        w = param[i]
-        squares += w * w
-        new_velocity = beta * velocity[i] + one_minus_beta * (grad[i] + l2_scale * w)
+        new_velocity = beta * velocity[i] + one_minus_beta * grad[i]
         velocity[i] = new_velocity
-        param[i] = w - learning_rate * new_velocity
-    return squares
+        param[i] -= learning_rate * new_velocity
 
 
-@kernel(reorder_sums=True)
+@kernel
 def _rmsprop_kernel(
-    param, grad, square, l2_scale, learning_rate, beta_2, one_minus_beta_2, epsilon
+    param, grad, square, learning_rate, beta_2, one_minus_beta_2, epsilon
 ):
-    squares = l2_scale - l2_scale
     for i in range(param.size):
-        w = param[i]
-        squares += w * w
-        g = grad[i] + l2_scale * w
+        g = grad[i]
         new_square = beta_2 * square[i] + one_minus_beta_2 * g * g
         square[i] = new_square
-        param[i] = w - learning_rate * g / (np.sqrt(new_square) + epsilon)
-    return squares
+        param[i] -= learning_rate * g / (np.sqrt(new_square) + epsilon)
 
 
-@kernel(reorder_sums=True)
+@kernel
 def _adam_kernel(
     param,
     grad,
     first_moment,
     second_moment,
-    l2_scale,
     step_size,
     beta_1,
     one_minus_beta_1,
@@ -92,27 +67,23 @@ def _adam_kernel(
     one_minus_beta_2,
     epsilon,
 ):
-    squares = l2_scale - l2_scale
     for i in range(param.size):
-        w = param[i]
-        squares += w * w
-        g = grad[i] + l2_scale * w
+        g = grad[i]
         m = beta_1 * first_moment[i] + one_minus_beta_1 * g
         v = beta_2 * second_moment[i] + one_minus_beta_2 * g * g
         first_moment[i] = m
         second_moment[i] = v
-        param[i] = w - step_size * m / (np.sqrt(v) + epsilon)
-    return squares
+        param[i] -= step_size * m / (np.sqrt(v) + epsilon)
 
 
 class Optimizer:
     """What the optimizers share: one compiled pass per parameter array that
-    applies the L2 penalty and the update rule together.
+    applies the update rule.
 
     A subclass sets ``_kernel`` and ``hyperparameters`` (the names of its
     constructor's arguments), and implements ``_new_moments`` (its state,
     one list of arrays per moment, aligned with ``params``) and
-    ``_kernel_scalars`` (the kernel's scalars after ``decay``).
+    ``_kernel_scalars`` (the kernel's scalars).
     """
 
     hyperparameters = ()
@@ -145,16 +116,8 @@ class Optimizer:
     def _kernel_scalars(self, learning_rate):
         return [learning_rate]
 
-    def update_params_with_l2(
-        self, params, grads, learning_rate, l2_scale=0.0, n_penalized=None
-    ):
-        """Update ``params`` in place, one step down ``grads`` plus the
-        gradient of an L2 penalty.
-
-        The penalty ``0.5 * l2_scale * sum(w**2)`` over the penalized entries
-        adds ``l2_scale * w`` to their gradient within the update's single
-        pass over memory, which is the only place the penalty's gradient is
-        applied in training.
+    def update_params(self, params, grads, learning_rate):
+        """Update ``params`` in place, one step down ``grads``.
 
         Parameters
         ----------
@@ -163,38 +126,19 @@ class Optimizer:
             same list of shapes at every call.
         learning_rate : float
             Step size of this update.
-        l2_scale : float, default=0.0
-            Factor of the L2 penalty; 0 for the plain update.
-        n_penalized : int or None, default=None
-            How many leading entries of each (flattened) array the penalty
-            applies to; all when None.
-
-        Returns
-        -------
-        squares : float
-            ``sum(w**2)`` over the penalized entries before the update, for
-            the penalty's value; 0.0 when ``l2_scale`` is 0.
         """
         if self.moments is None:
             self.moments = self._new_moments(params)
         self._count_step()
-        scalars_after_decay = self._kernel_scalars(learning_rate)
-        squares = 0.0
+        scalars = self._kernel_scalars(learning_rate)
         for param, *arrays in zip(params, grads, *self.moments):
-            flats = [_flat(param), *map(_flat, arrays)]
-            size = param.size
-            split = 0 if not l2_scale else size if n_penalized is None else n_penalized
-            split = min(split, size)
-            scalars = _scalars(param, l2_scale, *scalars_after_decay)
-            if split == size:
-                squares += float(self._kernel(*flats, *scalars))
-                continue
-            if split:
-                penalized = [flat[:split] for flat in flats]
-                squares += float(self._kernel(*penalized, *scalars))
-            scalars[0] = param.dtype.type(0)
-            self._kernel(*[flat[split:] for flat in flats], *scalars)
-        return squares
+            # scalars of the array's dtype: with Python floats numba would
+            # compute a float32 update in float64
+            self._kernel(
+                _flat(param),
+                *map(_flat, arrays),
+                *[param.dtype.type(value) for value in scalars],
+            )
 
     def _count_step(self):
         """Called once per update, before the kernels run."""
@@ -208,8 +152,7 @@ class SGD(Optimizer):
     >>> import numpy as np
     >>> from sknormnet._optimizers import SGD
     >>> w = np.array([1.0, 2.0])
-    >>> SGD().update_params_with_l2([w], [np.array([0.5, -1.0])], learning_rate=0.1)
-    0.0
+    >>> SGD().update_params([w], [np.array([0.5, -1.0])], learning_rate=0.1)
     >>> w
     array([0.95, 2.1 ])
     """

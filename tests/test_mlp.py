@@ -239,7 +239,7 @@ def test_predict_is_chunked_without_changing_results(small_multiclass, monkeypat
     X, y = small_multiclass
     model = _quiet_fit(MLPBatchNormClassifier((8,), max_iter=3, random_state=0), X, y)
     whole = model.predict_proba(X)
-    monkeypatch.setattr("sknormnet._network._PREDICT_CHUNK_ELEMENTS", 8 * 7)
+    monkeypatch.setattr("sknormnet._network.PREDICT_CHUNK_ELEMENTS", 8 * 7)
     assert_allclose(model.predict_proba(X), whole, rtol=1e-13)
 
 

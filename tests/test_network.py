@@ -5,7 +5,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_softmax, softmax
 
-from sknormnet._network import Network, _softmax_cross_entropy
+from sknormnet._network import LayerSettings, Network, _softmax_cross_entropy
+from sknormnet._optimizers import SGD
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -37,11 +38,7 @@ def test_softmax_cross_entropy_is_finite_for_huge_logits():
     assert_allclose(loss, 0.5 * (2e4 + 2 + np.log1p(2 * np.exp(-2.0))), rtol=1e-6)
 
 
-OPTIONS = {
-    "activation": "relu",
-    "batch_norm_momentum": 0.9,
-    "batch_norm_epsilon": 1e-5,
-}
+SETTINGS = LayerSettings("relu", 0.9, 1e-5)
 
 
 def _network(batch_norm=True, layer_units=(4, 5, 3, 2), dtype=np.float64, seed=0):
@@ -50,7 +47,7 @@ def _network(batch_norm=True, layer_units=(4, 5, 3, 2), dtype=np.float64, seed=0
         random_state=np.random.RandomState(seed),
         batch_norm=batch_norm,
         dtype=dtype,
-        **OPTIONS,
+        settings=SETTINGS,
     )
 
 
@@ -91,7 +88,7 @@ def test_initialisation_scale(activation):
         random_state=np.random.RandomState(0),
         batch_norm=True,
         dtype=np.float64,
-        **dict(OPTIONS, activation=activation),
+        settings=SETTINGS._replace(activation=activation),
     )
     std = network.coefs[0].std()
     expected = np.sqrt(2 / 400) if activation == "relu" else np.sqrt(2 / 700)
@@ -114,7 +111,7 @@ def test_from_arrays_and_copy_hold_independent_equal_arrays(batch_norm):
         network.betas,
         network.running_means,
         network.running_vars,
-        **OPTIONS,
+        settings=SETTINGS,
     )
     for other in (rebuilt, network.copy()):
         assert_array_equal(other.params, network.params)
@@ -163,9 +160,44 @@ def test_predict_logits_folds_batch_norm(dtype):
 def test_configure_rebuilds_the_layers_only_when_settings_change():
     network = _network()
     layers = network.layers
-    network.configure("relu", 0.9, 1e-5)
+    network.configure(LayerSettings("relu", 0.9, 1e-5))
     assert network.layers is layers
-    network.configure("tanh", 0.9, 1e-5)
+    network.configure(SETTINGS._replace(activation="tanh"))
     assert network.layers is not layers
     assert network.layers[1].activation == "tanh"
-    assert network.activation == "tanh"
+    assert network.settings.activation == "tanh"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_the_l2_penalty_is_in_the_loss_and_its_gradient_on_the_weights_only(
+    batch_norm, dtype
+):
+    # one plain gradient step: w -= lr * (dCE/dw + alpha / n * w) on the
+    # weights, w -= lr * dCE/dw elsewhere
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(12, 4)).astype(dtype)
+    y = rng.integers(0, 2, size=12)
+    alpha, learning_rate = 0.3, 0.1
+    plain, penalized = (
+        _network(batch_norm, dtype=dtype),
+        _network(batch_norm, dtype=dtype),
+    )
+    cross_entropy, total_weight = plain.backpropagate(X, y, None)
+    start = plain.params.copy()
+    loss = penalized.train_step(X, y, None, SGD(), learning_rate, alpha)
+    weights = start[: plain.n_weights].astype(np.float64)
+    assert total_weight == 12
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss == pytest.approx(
+        cross_entropy + 0.5 * alpha / 12 * np.sum(weights**2), rel=tolerance
+    )
+    gradient = plain.grads.astype(np.float64)
+    gradient[: plain.n_weights] += alpha / 12 * weights
+    assert_allclose(
+        penalized.params,
+        start - learning_rate * gradient,
+        rtol=tolerance,
+        atol=tolerance,
+    )
+    assert penalized.params.dtype == dtype
