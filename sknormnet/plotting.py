@@ -303,137 +303,27 @@ def plot_search(
     check_is_fitted(search, "cv_results_")
     results = search.cv_results_
     candidates = list(results["params"])
-    n_candidates = len(candidates)
-    rounds = np.asarray(results.get("round", np.zeros(n_candidates, dtype=int)))
+    rounds = np.asarray(results.get("round", np.zeros(len(candidates), dtype=int)))
     round_ids = sorted(set(rounds.tolist()))
-
-    spaces = getattr(search, "search_spaces_", None)
-    if spaces is None:
-        space = getattr(
-            search, "param_distributions", getattr(search, "param_grid", {})
-        )
-        spaces = [space]
-    spaces = [_as_spaces(space) for space in spaces]
-
-    scorer_name = getattr(search, "scoring", None)
-    if metric is None:
-        if "mean_test_score" in results:
-            metric = "score"
-        elif isinstance(getattr(search, "refit", None), str):
-            metric = search.refit
-        else:
-            raise ValueError(
-                "This search computed several metrics and refit names none of them;"
-                " pass metric=<scorer name> to choose the y axis."
-            )
-    if f"mean_test_{metric}" not in results:
-        available = sorted(k[10:] for k in results if k.startswith("mean_test_"))
-        raise ValueError(f"metric={metric!r} is not one of {available}.")
+    metric = _plotted_metric(search, metric)
     scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
-
-    tuned: list[str] = []
-    for candidate in candidates:
-        tuned.extend(name for name in candidate if name not in tuned)
-    if params is None:
-        params = tuned
-    unknown = [name for name in params if name not in tuned]
-    if unknown:
-        raise ValueError(f"params={unknown!r} were not tuned; choose from {tuned}.")
-
-    labels = _short_names(params)
-    panels = []
-    for name in params:
-        present = np.array([name in c for c in candidates])
-        values = [c[name] for c in candidates if name in c]
-        dists = [_entry(space, name) for space in spaces]
-        panels.extend(_panels_for(labels[name], values, present, dists))
-
-    if axes is None:
-        ncols = max(1, min(ncols, len(panels)))
-        nrows = math.ceil(len(panels) / ncols)
-        fig, grid = plt.subplots(
-            nrows,
-            ncols,
-            figsize=(4.0 * ncols, 3.2 * nrows),
-            squeeze=False,
-            sharey=True,
-            layout="constrained",
-        )
-        grid = grid.ravel()
-        for ax in grid[len(panels) :]:
-            ax.set_visible(False)
-        drawn = grid[: len(panels)]
-    else:
-        given = np.ravel(np.asarray(axes, dtype=object))
-        if len(given) < len(panels):
-            raise ValueError(
-                f"axes holds {len(given)} Axes but {len(panels)} panels are drawn; "
-                "pass one Axes per panel or axes=None."
-            )
-        drawn = given[: len(panels)]
-        fig = drawn[0].figure
-
-    from matplotlib.patches import Patch
+    panels = _search_panels(search, candidates, params)
+    fig, drawn = _panel_axes(plt, axes, len(panels), ncols)
 
     cmap = plt.get_cmap("viridis")
     colors = {
         r: cmap(0.85 * i / max(len(round_ids) - 1, 1)) for i, r in enumerate(round_ids)
     }
-    ranks = np.asarray(results.get(f"rank_test_{metric}", -scores))
+    ranks = np.asarray(results.get(f"rank_test_{metric}", -scores), dtype=float)
+    if "n_resources" in results:  # rungs: only a full-budget row can be best
+        budgets = np.asarray(results["n_resources"])
+        ranks = np.where(budgets == budgets.max(), ranks, np.inf)
     best = int(np.argmin(ranks)) if np.any(np.isfinite(scores)) else None
     # one legend entry per round: its points, and its shaded range when shaded
     handles: dict[str, Any] = {}
     for ax, panel in zip(drawn, panels):
-        for i, r in enumerate(round_ids):
-            mask = rounds == r
-            x = panel.x[mask]
-            if panel.scale == "category":
-                x = x + 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
-            points = ax.scatter(
-                x,
-                scores[mask],
-                color=colors[r],
-                s=22,
-                alpha=0.85,
-                edgecolors="none",
-                label=f"round {r}",
-            )
-            handles.setdefault(f"round {r}", points)
-            span = panel.spans[i] if i < len(panel.spans) else None
-            if span is not None:
-                ax.axvspan(*span, color=colors[r], alpha=0.08, linewidth=0)
-                handles[f"round {r}: range sampled"] = Patch(
-                    color=colors[r], alpha=0.25
-                )
-        if best is not None and np.isfinite(panel.x[best]):
-            best_x = panel.x[best]
-            if panel.scale == "category":
-                i = round_ids.index(rounds[best])
-                best_x += 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
-            handles["best"] = ax.scatter(
-                [best_x],
-                [scores[best]],
-                s=120,
-                facecolors="none",
-                edgecolors="red",
-                linewidths=1.5,
-                label="best",
-            )
-        if panel.scale in ("log", "one_minus"):
-            ax.set_xscale("log")
-        if panel.scale == "category":
-            assert panel.categories is not None  # set for every category axis
-            ax.set_xticks(range(len(panel.categories)))
-            ax.set_xticklabels([str(c) for c in panel.categories])
-            # The rounds sit side by side around each category's tick.
-            ax.set_xlim(-0.5, len(panel.categories) - 0.5)
-        elif panel.categories is not None:  # a numeric list: one tick per value
-            ax.set_xticks([float(c) for c in panel.categories])
-            ax.set_xticklabels([str(c) for c in panel.categories])
-            ax.minorticks_off()
-        elif panel.scale in ("log", "one_minus"):
-            _format_log_axis(ax, panel.integer)
-        ax.set_xlabel(_wrapped(panel.label))
+        _draw_panel(ax, panel, scores, rounds, round_ids, colors, best, handles)
+    scorer_name = getattr(search, "scoring", None)
     if metric == "score" and isinstance(scorer_name, str):
         metric = scorer_name  # a single metric given by name
     drawn[0].set_ylabel(f"mean CV {metric}")
@@ -449,6 +339,150 @@ def plot_search(
     else:
         drawn[0].legend(*entries, fontsize="small")
     return fig, np.asarray(drawn)
+
+
+def _plotted_metric(search: Any, metric: str | None) -> str:
+    """The metric of the y axis: the given one, else the search's own."""
+    results = search.cv_results_
+    if metric is None:
+        if "mean_test_score" in results:
+            metric = "score"
+        elif isinstance(getattr(search, "refit", None), str):
+            metric = search.refit
+        else:
+            raise ValueError(
+                "This search computed several metrics and refit names none of them;"
+                " pass metric=<scorer name> to choose the y axis."
+            )
+    if f"mean_test_{metric}" not in results:
+        available = sorted(k[10:] for k in results if k.startswith("mean_test_"))
+        raise ValueError(f"metric={metric!r} is not one of {available}.")
+    return metric
+
+
+def _search_panels(
+    search: Any, candidates: list[dict[str, Any]], params: Sequence[str] | None
+) -> list[_Panel]:
+    """The panels of the parameters to plot, each on the scale of the
+    distributions that the rounds sampled it from."""
+    spaces = getattr(search, "search_spaces_", None)
+    if spaces is None:
+        space = getattr(
+            search, "param_distributions", getattr(search, "param_grid", {})
+        )
+        spaces = [space]
+    spaces = [_as_spaces(space) for space in spaces]
+    tuned: list[str] = []
+    for candidate in candidates:
+        tuned.extend(name for name in candidate if name not in tuned)
+    if params is None:
+        params = tuned
+    unknown = [name for name in params if name not in tuned]
+    if unknown:
+        raise ValueError(f"params={unknown!r} were not tuned; choose from {tuned}.")
+    labels = _short_names(params)
+    panels = []
+    for name in params:
+        present = np.array([name in c for c in candidates])
+        values = [c[name] for c in candidates if name in c]
+        dists = [_entry(space, name) for space in spaces]
+        panels.extend(_panels_for(labels[name], values, present, dists))
+    return panels
+
+
+def _panel_axes(
+    plt: Any,
+    axes: Axes | Sequence[Axes] | NDArray[np.object_] | None,
+    n_panels: int,
+    ncols: int,
+) -> tuple[Figure | SubFigure, NDArray[np.object_]]:
+    """The figure and one Axes per panel: the given ones, or a new grid."""
+    if axes is None:
+        ncols = max(1, min(ncols, n_panels))
+        nrows = math.ceil(n_panels / ncols)
+        fig, grid = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(4.0 * ncols, 3.2 * nrows),
+            squeeze=False,
+            sharey=True,
+            layout="constrained",
+        )
+        grid = grid.ravel()
+        for ax in grid[n_panels:]:
+            ax.set_visible(False)
+        return fig, grid[:n_panels]
+    given = np.ravel(np.asarray(axes, dtype=object))
+    if len(given) < n_panels:
+        raise ValueError(
+            f"axes holds {len(given)} Axes but {n_panels} panels are drawn; "
+            "pass one Axes per panel or axes=None."
+        )
+    return given[0].figure, given[:n_panels]
+
+
+def _draw_panel(
+    ax: Axes,
+    panel: _Panel,
+    scores: NDArray[np.float64],
+    rounds: NDArray[Any],
+    round_ids: list[Any],
+    colors: dict[Any, Any],
+    best: int | None,
+    handles: dict[str, Any],
+) -> None:
+    """One panel: each round's points and shaded range, the best circled,
+    the axis on the panel's scale; the legend's handles go to ``handles``."""
+    from matplotlib.patches import Patch
+
+    for i, r in enumerate(round_ids):
+        mask = rounds == r
+        x = panel.x[mask]
+        if panel.scale == "category":
+            x = x + 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
+        points = ax.scatter(
+            x,
+            scores[mask],
+            color=colors[r],
+            s=22,
+            alpha=0.85,
+            edgecolors="none",
+            label=f"round {r}",
+        )
+        handles.setdefault(f"round {r}", points)
+        span = panel.spans[i] if i < len(panel.spans) else None
+        if span is not None:
+            ax.axvspan(*span, color=colors[r], alpha=0.08, linewidth=0)
+            handles[f"round {r}: range sampled"] = Patch(color=colors[r], alpha=0.25)
+    if best is not None and np.isfinite(panel.x[best]):
+        best_x = panel.x[best]
+        if panel.scale == "category":
+            i = round_ids.index(rounds[best])
+            best_x += 0.6 * (i - (len(round_ids) - 1) / 2) / len(round_ids)
+        handles["best"] = ax.scatter(
+            [best_x],
+            [scores[best]],
+            s=120,
+            facecolors="none",
+            edgecolors="red",
+            linewidths=1.5,
+            label="best",
+        )
+    if panel.scale in ("log", "one_minus"):
+        ax.set_xscale("log")
+    if panel.scale == "category":
+        assert panel.categories is not None  # set for every category axis
+        ax.set_xticks(range(len(panel.categories)))
+        ax.set_xticklabels([str(c) for c in panel.categories])
+        # The rounds sit side by side around each category's tick.
+        ax.set_xlim(-0.5, len(panel.categories) - 0.5)
+    elif panel.categories is not None:  # a numeric list: one tick per value
+        ax.set_xticks([float(c) for c in panel.categories])
+        ax.set_xticklabels([str(c) for c in panel.categories])
+        ax.minorticks_off()
+    elif panel.scale in ("log", "one_minus"):
+        _format_log_axis(ax, panel.integer)
+    ax.set_xlabel(_wrapped(panel.label))
 
 
 def _validation_metric(model: Any) -> str:
