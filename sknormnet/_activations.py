@@ -1,7 +1,9 @@
-"""Hidden-layer activations, their derivatives, and a stable softmax.
+"""Hidden-layer activations, their derivatives, stable softmax and log-softmax.
 
-Every function works in place on its first argument, in that argument's dtype,
-because the training loop reuses one buffer per layer and batch.
+The array functions work in place on their first argument, in its dtype, as
+training and prediction reuse one buffer per layer; the scalar kernels
+(``activate``, ``activation_derivative``, ``row_maximum``) are the pieces
+that the compiled loops of the layers and the network call.
 """
 
 import numpy as np

@@ -617,9 +617,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             split = self._validation_split(X, y_codes, sample_weight)
             X, y_codes, sample_weight, *validation = split
         if not incremental:
-            # Each fit, a warm-started one too, monitors and restores its own
-            # epochs: a best score or state of an earlier fit on other data
-            # must not stop this one or replace its weights.
+            # Each fit, a warm-started one too, keeps its own best epoch and
+            # count of epochs without improvement: an earlier fit's must not
+            # stop this one or replace its weights.
             self.n_iter_ = 0
             self._no_improvement_count = 0
             self.best_loss_ = np.inf
