@@ -408,3 +408,63 @@ class BiasActivation:
             self.bias_grad,
         )
         return dout
+
+
+@kernel
+def _scale_kept(values, uniforms, rate, scale, out):
+    """``out = values * scale`` where ``uniforms >= rate``, else 0."""
+    n_rows, n_units = values.shape
+    zero = scale - scale
+    for row in range(n_rows):
+        for unit in range(n_units):
+            kept = uniforms[row, unit] >= rate
+            out[row, unit] = values[row, unit] * scale if kept else zero
+
+
+class Dropout:
+    """Inverted dropout of a hidden layer's activations, in training.
+
+    Each unit of each row is kept with probability ``1 - rate`` and scaled by
+    ``1 / (1 - rate)``, so that its expected value is unchanged and
+    prediction, which keeps every unit, needs no scaling.
+
+    Parameters
+    ----------
+    rate : float in (0, 1)
+        The probability of dropping a unit.
+
+    Attributes
+    ----------
+    rng : numpy.random.Generator
+        Draws the masks; the network sets it before each training step.
+    """
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.rng = None
+        self._uniforms = None
+        self._output = None
+
+    def forward(self, X):
+        """``X`` with the dropped units zeroed and the others scaled, into the
+        layer's buffer; the draws are kept for ``backward``."""
+        self._uniforms = reusable(self._uniforms, X.shape, X.dtype)
+        self.rng.random(out=self._uniforms, dtype=X.dtype)
+        self._output = reusable(self._output, X.shape, X.dtype)
+        dtype = X.dtype.type
+        _scale_kept(
+            X,
+            self._uniforms,
+            dtype(self.rate),
+            dtype(1 / (1 - self.rate)),
+            self._output,
+        )
+        return self._output
+
+    def backward(self, dout):
+        """``dL/dX``: ``dout`` through the same mask and scale, in place."""
+        dtype = dout.dtype.type
+        _scale_kept(
+            dout, self._uniforms, dtype(self.rate), dtype(1 / (1 - self.rate)), dout
+        )
+        return dout

@@ -34,9 +34,15 @@ from sklearn.utils.validation import (
 
 from ._activations import log_softmax, softmax
 from ._interrupt import handling_ctrl_c
-from ._network import LayerSettings, Network
+from ._network import LayerSettings, Network, StepSettings
 from ._optimizers import OPTIMIZERS
-from ._schedules import SCHEDULES
+from ._schedules import (
+    ADAPTIVE_DIVISOR,
+    ADAPTIVE_MINIMUM,
+    SCHEDULES,
+    Progress,
+    warmup_factor,
+)
 from .exceptions import InconsistentVersionWarning
 
 if TYPE_CHECKING:
@@ -254,6 +260,11 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     batch_norm_epsilon : float, default=1e-5
         Added to the variance in ``sqrt(var + epsilon)``.
 
+    dropout : float in [0, 1), default=0.0
+        In training, the probability of dropping each hidden unit of each
+        row; the units kept are scaled by ``1 / (1 - dropout)``, so that
+        prediction, which keeps them all, needs no scaling.
+
     solver : {"sgd", "momentum", "rmsprop", "adam"}, default="adam"
         The update rule: plain gradient descent, momentum (an exponentially
         weighted average of the gradients), RMSprop, or Adam.
@@ -261,16 +272,40 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     learning_rate_init : float, default=1e-3
         Initial step size ``alpha0``.
 
-    decay_rate : float, default=0.0
-        Learning-rate decay per epoch; 0 keeps the learning rate constant.
+    learning_rate : {"constant", "inverse_time", "exponential", "cosine", \
+"invscaling", "adaptive"}, default="constant"
+        The learning-rate schedule, epoch by epoch, with ``epoch`` the epochs
+        trained before (over warm-started fits and ``partial_fit`` calls):
 
-    decay_schedule : {"inverse_time", "exponential"}, default="inverse_time"
-        ``"inverse_time"``: ``alpha0 / (1 + decay_rate * epoch)``;
-        ``"exponential"``: ``alpha0 * exp(-decay_rate * epoch)``, where
-        ``epoch`` counts the epochs completed before the current one.
+        - ``"constant"``: ``alpha0``;
+        - ``"inverse_time"``: ``alpha0 / (1 + decay_rate * epoch)``;
+        - ``"exponential"``: ``alpha0 * exp(-decay_rate * epoch)``;
+        - ``"cosine"``: ``alpha0 * (1 + cos(pi * epoch / max_iter)) / 2``,
+          from ``alpha0`` down towards 0 at the last epoch of ``fit``;
+        - ``"invscaling"``: ``alpha0 / (t + 1) ** power_t`` with ``t`` the
+          training rows seen, as in scikit-learn's ``MLPClassifier``;
+        - ``"adaptive"``: ``alpha0``, divided by 5 each time
+          ``n_iter_no_change`` epochs go without improvement (instead of
+          stopping), until it falls below 1e-6, as in scikit-learn.
+
+    decay_rate : float, default=0.0
+        Decay per epoch of the ``"inverse_time"`` and ``"exponential"``
+        schedules.
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+
+    warmup_epochs : int, default=0
+        Epochs over which the schedule's rate ramps up linearly: epoch ``e``
+        (from 0) takes ``(e + 1) / (warmup_epochs + 1)`` of it.
 
     momentum : float in [0, 1), default=0.9
         ``beta`` of the ``"momentum"`` solver.
+
+    nesterovs_momentum : bool, default=False
+        Whether the ``"momentum"`` solver takes Nesterov's step,
+        ``w -= alpha * (beta * v + (1 - beta) * g)``, instead of
+        ``w -= alpha * v``.
 
     beta_1 : float in [0, 1), default=0.9
         Adam's decay rate of the first moment.
@@ -284,6 +319,16 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     alpha : float, default=1e-4
         L2 penalty on the weights (not on ``gamma``, ``beta`` or biases):
         ``0.5 * alpha * sum(W**2) / batch_size`` is added to each batch's loss.
+
+    weight_decay : float, default=0.0
+        Decoupled weight decay (as in AdamW): each step first shrinks the
+        weights, ``W *= 1 - learning_rate * weight_decay``, outside the
+        gradient and so outside Adam's or RMSprop's scaling; not ``gamma``,
+        ``beta`` or biases.
+
+    label_smoothing : float in [0, 1), default=0.0
+        Trains against the targets ``(1 - label_smoothing) * onehot +
+        label_smoothing / n_classes`` instead of one-hot ones.
 
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(256, n_samples)``. A last batch
@@ -459,15 +504,21 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         "batch_norm": ["boolean"],
         "batch_norm_momentum": [Interval(Real, 0, 1, closed="left")],
         "batch_norm_epsilon": [Interval(Real, 0, None, closed="neither")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions(set(OPTIMIZERS))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "decay_rate": [Interval(Real, 0, None, closed="left")],
-        "decay_schedule": [StrOptions(set(SCHEDULES))],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -493,15 +544,28 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         batch_norm: bool = True,
         batch_norm_momentum: float = 0.9,
         batch_norm_epsilon: float = 1e-5,
+        dropout: float = 0.0,
         solver: Literal["sgd", "momentum", "rmsprop", "adam"] = "adam",
         learning_rate_init: float = 1e-3,
+        learning_rate: Literal[
+            "constant",
+            "inverse_time",
+            "exponential",
+            "cosine",
+            "invscaling",
+            "adaptive",
+        ] = "constant",
         decay_rate: float = 0.0,
-        decay_schedule: Literal["inverse_time", "exponential"] = "inverse_time",
+        power_t: float = 0.5,
+        warmup_epochs: int = 0,
         momentum: float = 0.9,
+        nesterovs_momentum: bool = False,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         alpha: float = 1e-4,
+        weight_decay: float = 0.0,
+        label_smoothing: float = 0.0,
         batch_size: int | Literal["auto"] = "auto",
         max_iter: int = 200,
         shuffle: bool = True,
@@ -520,15 +584,21 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         self.batch_norm = batch_norm
         self.batch_norm_momentum = batch_norm_momentum
         self.batch_norm_epsilon = batch_norm_epsilon
+        self.dropout = dropout
         self.solver = solver
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
         self.decay_rate = decay_rate
-        self.decay_schedule = decay_schedule
+        self.power_t = power_t
+        self.warmup_epochs = warmup_epochs
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.alpha = alpha
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.shuffle = shuffle
@@ -622,6 +692,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             # stop this one or replace its weights.
             self.n_iter_ = 0
             self._no_improvement_count = 0
+            self._adaptive_divisions = 0
             self.best_loss_ = np.inf
             self.best_validation_score_ = None
             self.best_epoch_ = None
@@ -840,7 +911,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     def _layer_settings(self):
         """The parameters the network's layers take, from their one source."""
         return LayerSettings(
-            self.activation, self.batch_norm_momentum, self.batch_norm_epsilon
+            self.activation,
+            self.batch_norm_momentum,
+            self.batch_norm_epsilon,
+            self.dropout,
         )
 
     def _attach(self, network):
@@ -978,6 +1052,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self._no_improvement_count = 0
+        self._adaptive_divisions = 0
         self._optimizer = None
         self._best_state = None
         self._initial_loss = None
@@ -1064,8 +1139,21 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     # ---------------------------------------------------------- one epoch
 
     def _current_learning_rate(self):
-        schedule = SCHEDULES[self.decay_schedule]
-        return schedule(self.learning_rate_init, self.decay_rate, len(self.loss_curve_))
+        """The learning rate of the next epoch: the schedule's, warmed up,
+        and divided by 5 for each stall of the ``"adaptive"`` schedule."""
+        progress = Progress(
+            epoch=len(self.loss_curve_),
+            samples_seen=self.t_,
+            max_iter=self.max_iter,
+            decay_rate=self.decay_rate,
+            power_t=self.power_t,
+            warmup_epochs=self.warmup_epochs,
+        )
+        rate = SCHEDULES[self.learning_rate](self.learning_rate_init, progress)
+        rate *= warmup_factor(progress)
+        if self.learning_rate == "adaptive":
+            rate /= ADAPTIVE_DIVISOR**self._adaptive_divisions
+        return rate
 
     def _train_one_epoch(self, X, y_codes, sample_weight, batch_slices, ctrl_c):
         """Train one epoch; return True if Ctrl-C cut it short.
@@ -1099,6 +1187,16 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             if self.shuffle
             else np.arange(n_samples)
         )
+        step = StepSettings(self.alpha, self.weight_decay, self.label_smoothing)
+        # The dropout masks come from a generator of their own, seeded from
+        # the model's random state (NumPy's Generator draws them several times
+        # faster than a RandomState); no draw is taken without dropout, so
+        # that the shuffling of a seed stays the same.
+        dropout_rng = (
+            np.random.default_rng(self._random_state.randint(2**31))
+            if self.dropout
+            else None
+        )
         # The labels and weights in epoch order, once: each batch is then a
         # slice of them rather than a gathered copy.
         y_shuffled = y_codes[order]
@@ -1131,7 +1229,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     weights,
                     optimizer,
                     learning_rate,
-                    self.alpha,
+                    step,
+                    dropout_rng,
                 )
                 if not math.isfinite(loss):
                     self._diverged(learning_rate, "non-finite")
@@ -1219,7 +1318,17 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             else:
                 self._no_improvement_count = 0
         self.best_loss_ = min(self.best_loss_, self.loss_)
-        return self._no_improvement_count > self.n_iter_no_change
+        stalled = self._no_improvement_count > self.n_iter_no_change
+        if (
+            stalled
+            and self.learning_rate == "adaptive"
+            and self.learning_rate_curve_[-1] > ADAPTIVE_MINIMUM
+        ):
+            # scikit-learn's "adaptive": a smaller rate rather than a stop
+            self._adaptive_divisions += 1
+            self._no_improvement_count = 0
+            return False
+        return stalled
 
     def _print_epoch(self, seconds):
         parts = [f"Epoch {len(self.loss_curve_)}", f"loss={self.loss_:.6f}"]

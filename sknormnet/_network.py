@@ -17,7 +17,7 @@ from sklearn.utils import gen_batches
 
 from ._activations import add_bias_and_activate, row_maximum
 from ._jit import kernel
-from ._layers import BatchNorm, BiasActivation, Dense, matmul_into
+from ._layers import BatchNorm, BiasActivation, Dense, Dropout, matmul_into
 
 # Prediction runs in chunks of rows so that the widest layer's activations stay
 # around this many elements (2 MB in float64): memory stays bounded whatever
@@ -26,38 +26,48 @@ from ._layers import BatchNorm, BiasActivation, Dense, matmul_into
 PREDICT_CHUNK_ELEMENTS = 2**18
 
 
-def _softmax_cross_entropy(logits, y_codes, row_weights):
+def _softmax_cross_entropy(logits, y_codes, row_weights, label_smoothing=0.0):
     """Return ``sum(row_weight * cross-entropy)`` over the rows, and write
-    ``row_weight * (softmax - onehot)`` in place of the logits.
+    ``row_weight * (softmax - target)`` in place of the logits.
 
-    Each row is shifted by its maximum first, so ``exp`` cannot overflow.
+    The target is ``(1 - label_smoothing) * onehot + label_smoothing /
+    n_classes``. Each row is shifted by its maximum first, so ``exp`` cannot
+    overflow.
     """
     # NumPy's exp is vectorized, several times faster than the scalar exp a
     # compiled loop calls; the kernels do the rest around it.
-    # -log(softmax) = log(sum(exp(shifted))) - shifted true logit
-    true_logits = _shift_rows_by_maximum(logits, y_codes, row_weights)
+    # -sum(target * log(softmax)) = log(sum(exp(shifted))) - target @ shifted
+    dtype = logits.dtype.type
+    keep = dtype(1 - label_smoothing)
+    spread = dtype(label_smoothing / logits.shape[1])
+    target_logits = _shift_rows_by_maximum(logits, y_codes, row_weights, keep, spread)
     np.exp(logits, out=logits)
-    return _cross_entropy_delta(logits, y_codes, row_weights) - true_logits
+    log_sums = _cross_entropy_delta(logits, y_codes, row_weights, keep, spread)
+    return log_sums - target_logits
 
 
 @kernel
-def _shift_rows_by_maximum(logits, y_codes, row_weights):
-    """Subtract each row's maximum; return the weighted sum of the shifted
-    true-class logits."""
+def _shift_rows_by_maximum(logits, y_codes, row_weights, keep, spread):
+    """Subtract each row's maximum; return the weighted sum over the rows of
+    the shifted logits times the target, ``keep * onehot + spread``."""
     n_samples, n_classes = logits.shape
-    weighted_sum = row_weights[0] - row_weights[0]
+    zero = row_weights[0] - row_weights[0]
+    weighted_sum = zero
     for row in range(n_samples):
         largest = row_maximum(logits, row)
+        total = zero
         for column in range(n_classes):
             logits[row, column] -= largest
-        weighted_sum += row_weights[row] * logits[row, y_codes[row]]
+            total += logits[row, column]
+        target_logit = keep * logits[row, y_codes[row]] + spread * total
+        weighted_sum += row_weights[row] * target_logit
     return weighted_sum
 
 
 @kernel
-def _cross_entropy_delta(exponentials, y_codes, row_weights):
+def _cross_entropy_delta(exponentials, y_codes, row_weights, keep, spread):
     """Turn each row of ``exp(shifted logits)`` into ``row_weight * (softmax
-    - onehot)``; return the weighted sum of the rows' ``log(sum(exp))``."""
+    - target)``; return the weighted sum of the rows' ``log(sum(exp))``."""
     n_samples, n_classes = exponentials.shape
     weighted_sum = row_weights[0] - row_weights[0]
     for row in range(n_samples):
@@ -66,9 +76,10 @@ def _cross_entropy_delta(exponentials, y_codes, row_weights):
             total += exponentials[row, column]
         weighted_sum += row_weights[row] * np.log(total)
         factor = row_weights[row] / total
+        shift = row_weights[row] * spread
         for column in range(n_classes):
-            exponentials[row, column] *= factor
-        exponentials[row, y_codes[row]] -= row_weights[row]
+            exponentials[row, column] = exponentials[row, column] * factor - shift
+        exponentials[row, y_codes[row]] -= row_weights[row] * keep
     return weighted_sum
 
 
@@ -91,6 +102,17 @@ class LayerSettings(NamedTuple):
     activation: str
     batch_norm_momentum: float
     batch_norm_epsilon: float
+    dropout: float = 0.0
+
+
+class StepSettings(NamedTuple):
+    """The estimator's parameters that shape a training step's loss and
+    update: the L2 penalty ``alpha``, the decoupled ``weight_decay`` and
+    ``label_smoothing``."""
+
+    alpha: float = 0.0
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
 
 
 def _init_weights(fan_in, fan_out, activation, rng, dtype):
@@ -273,7 +295,7 @@ class Network:
         self._build_layers()
 
     def _build_layers(self):
-        activation, momentum, epsilon = self.settings
+        activation, momentum, epsilon, dropout = self.settings
         coef_grads, intercept_grads, gamma_grads, beta_grads = self._gradients
         self.layers = []
         output_index = len(self.coefs) - 1
@@ -288,7 +310,8 @@ class Network:
                     self.intercepts[index] if output_layer else None,
                     coef_grad,
                     intercept_grads[index] if output_layer else None,
-                    input_grad_over_input=(
+                    input_grad_over_input=isinstance(before, Dropout)
+                    or (
                         isinstance(before, BatchNorm)
                         and not before.backward_reads_output
                     ),
@@ -316,17 +339,31 @@ class Network:
                         self.intercepts[index], activation, intercept_grads[index]
                     )
                 )
+            if dropout:
+                self.layers.append(Dropout(dropout))
 
     # ------------------------------------------------------------ training
 
-    def train_step(self, X, y_codes, sample_weight, optimizer, learning_rate, alpha):
+    def train_step(
+        self,
+        X,
+        y_codes,
+        sample_weight,
+        optimizer,
+        learning_rate,
+        step,
+        rng=None,
+    ):
         """One step of ``optimizer`` on one batch; return the batch loss at
         the parameters before the step.
 
-        The loss is the (weighted) mean cross-entropy plus the L2 penalty
-        ``0.5 * alpha * sum(W**2) / sum(weights)``, whose gradient
-        ``alpha * W / sum(weights)`` is added to ``grads`` here, the only
-        place it is applied.
+        The loss is the (weighted) mean cross-entropy, against targets
+        smoothed by ``step.label_smoothing``, plus the L2 penalty ``0.5 *
+        alpha * sum(W**2) / sum(weights)``, whose gradient ``alpha * W /
+        sum(weights)`` is added to ``grads`` here, the only place it is
+        applied. Decoupled weight decay then shrinks the weights,
+        ``W *= 1 - learning_rate * weight_decay``, before the optimizer's
+        update (AdamW's order); neither touches biases, gammas or betas.
 
         Parameters
         ----------
@@ -336,29 +373,33 @@ class Network:
         sample_weight : ndarray of shape (n_samples,) or None
         optimizer : Optimizer
         learning_rate : float
-        alpha : float
-            L2 penalty.
+        step : StepSettings
+        rng : numpy.random.Generator, default=None
+            Draws the dropout masks; needed with dropout.
 
         Returns
         -------
         loss : float
         """
-        cross_entropy, total_weight = self.backpropagate(X, y_codes, sample_weight)
-        l2_scale = alpha / total_weight
+        cross_entropy, total_weight = self.backpropagate(
+            X, y_codes, sample_weight, step.label_smoothing, rng
+        )
+        weights = self.params[: self.n_weights]
+        l2_scale = step.alpha / total_weight
         penalty = 0.0
         if l2_scale:
             squares = _add_l2_gradient(
-                self.params[: self.n_weights],
-                self.grads[: self.n_weights],
-                self.dtype.type(l2_scale),
+                weights, self.grads[: self.n_weights], self.dtype.type(l2_scale)
             )
             penalty = 0.5 * l2_scale * float(squares)
+        if step.weight_decay:
+            weights *= self.dtype.type(1 - learning_rate * step.weight_decay)
         optimizer.update_params([self.params], [self.grads], learning_rate)
         return cross_entropy + penalty
 
-    def backpropagate(self, X, y_codes, sample_weight):
+    def backpropagate(self, X, y_codes, sample_weight, label_smoothing=0.0, rng=None):
         """Forward and backward pass over one batch, in training mode (batch
-        statistics, running statistics updated).
+        statistics, running statistics updated, units dropped with ``rng``).
 
         Fills ``grads`` with the gradient of the (weighted) mean
         cross-entropy and returns that cross-entropy and the batch's total
@@ -366,6 +407,8 @@ class Network:
         """
         logits = X
         for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
             logits = layer.forward(logits)
         n_samples = y_codes.size
         if sample_weight is None:
@@ -375,7 +418,9 @@ class Network:
             total_weight = sample_weight.sum()
             row_weights = (sample_weight / total_weight).astype(logits.dtype)
         # dL/dlogits = s_i * (softmax - onehot) / sum(s), in place on the logits
-        cross_entropy = _softmax_cross_entropy(logits, y_codes, row_weights)
+        cross_entropy = _softmax_cross_entropy(
+            logits, y_codes, row_weights, label_smoothing
+        )
         delta = logits
         for position in range(len(self.layers) - 1, 0, -1):
             delta = self.layers[position].backward(delta)

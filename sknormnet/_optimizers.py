@@ -44,6 +44,15 @@ def _momentum_kernel(param, grad, velocity, learning_rate, beta, one_minus_beta)
 
 
 @kernel
+def _nesterov_kernel(param, grad, velocity, learning_rate, beta, one_minus_beta):
+    for i in range(param.size):
+        g = grad[i]
+        new_velocity = beta * velocity[i] + one_minus_beta * g
+        velocity[i] = new_velocity
+        param[i] -= learning_rate * (beta * new_velocity + one_minus_beta * g)
+
+
+@kernel
 def _rmsprop_kernel(
     param, grad, square, learning_rate, beta_2, one_minus_beta_2, epsilon
 ):
@@ -163,19 +172,26 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     """Gradient descent with momentum, as an exponentially weighted average.
 
-    ``v = momentum * v + (1 - momentum) * g``, then ``w -= learning_rate * v``.
+    ``v = momentum * v + (1 - momentum) * g``, then ``w -= learning_rate * v``;
+    with Nesterov's momentum the step looks one average ahead,
+    ``w -= learning_rate * (momentum * v + (1 - momentum) * g)``.
 
     Parameters
     ----------
     momentum : float
         The ``beta`` of the average.
+    nesterovs_momentum : bool
+        Whether to take Nesterov's step.
     """
 
-    hyperparameters = ("momentum",)
-    _kernel = staticmethod(_momentum_kernel)
+    hyperparameters = ("momentum", "nesterovs_momentum")
 
-    def __init__(self, momentum=0.9):
-        super().__init__(momentum=momentum)
+    def __init__(self, momentum=0.9, nesterovs_momentum=False):
+        super().__init__(momentum=momentum, nesterovs_momentum=nesterovs_momentum)
+
+    @property
+    def _kernel(self):
+        return _nesterov_kernel if self.nesterovs_momentum else _momentum_kernel
 
     def _new_moments(self, params):
         return [[np.zeros_like(param) for param in params]]

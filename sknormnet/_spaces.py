@@ -132,10 +132,10 @@ def tuning_space(
            ``hidden_layer_sizes``, one hidden layer (the estimator's default
            depth) of ``loguniform_int(32, 512)`` units.
         3. ``hidden_layer_sizes`` with 1 to 4 hidden layers of
-           ``loguniform_int(32, 512)`` units each, and ``decay_rate``,
-           ``loguniform(1e-4, 1e-1)``: with the default inverse-time
-           ``decay_schedule`` it divides the learning rate by about 1.01 to 11
-           over 100 epochs.
+           ``loguniform_int(32, 512)`` units each, and learning-rate decay:
+           ``learning_rate="inverse_time"`` with ``decay_rate``
+           ``loguniform(1e-4, 1e-1)``, which divides the learning rate by
+           about 1.01 to 11 over 100 epochs.
 
     solver : {"adam", "momentum", "rmsprop", "sgd"}, default="adam"
         The estimator's solver, which decides the momentum term of priority 2:
@@ -191,5 +191,6 @@ def tuning_space(
         space["hidden_layer_sizes"] = layer_sizes(
             n_layers=[1, 2, 3, 4], n_units=loguniform_int(32, 512)
         )
+        space["learning_rate"] = ["inverse_time"]
         space["decay_rate"] = loguniform(1e-4, 1e-1)
     return {prefix + name: entry for name, entry in space.items()}

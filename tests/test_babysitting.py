@@ -178,14 +178,93 @@ def test_set_params_changes_optimizer_hyperparameters_in_place(small_multiclass)
 def test_decay_continues_across_partial_fit_calls(small_multiclass):
     X, y = small_multiclass
     model = MLPBatchNormClassifier(
-        (4,), learning_rate_init=0.1, decay_rate=0.5, decay_schedule="inverse_time"
+        (4,), learning_rate_init=0.1, decay_rate=0.5, learning_rate="inverse_time"
     )
     for _ in range(4):
         model.partial_fit(X, y, classes=[0, 1, 2])
     assert_allclose(model.learning_rate_curve_, [0.1 / (1 + 0.5 * e) for e in range(4)])
-    model.set_params(decay_schedule="exponential")
+    model.set_params(learning_rate="exponential")
     model.partial_fit(X, y)
     assert model.learning_rate_curve_[-1] == pytest.approx(0.1 * np.exp(-0.5 * 4))
+
+
+@pytest.mark.parametrize("warmup_epochs", [0, 3])
+def test_the_cosine_schedule_falls_to_zero_over_max_iter_after_its_warmup(
+    small_multiclass, warmup_epochs
+):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (4,),
+        learning_rate_init=0.1,
+        learning_rate="cosine",
+        warmup_epochs=warmup_epochs,
+        max_iter=10,
+        tol=0.0,
+        n_iter_no_change=100,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    expected = [
+        0.1 * 0.5 * (1 + np.cos(np.pi * e / 10)) * min(1, (e + 1) / (warmup_epochs + 1))
+        for e in range(10)
+    ]
+    assert_allclose(model.learning_rate_curve_, expected)
+
+
+def test_invscaling_divides_by_the_rows_seen_as_scikit_learn_does(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (4,), solver="sgd", learning_rate="invscaling", power_t=0.25
+    )
+    for _ in range(3):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+    n = len(y)
+    assert_allclose(
+        model.learning_rate_curve_,
+        [1e-3 / (seen + 1) ** 0.25 for seen in (0, n, 2 * n)],
+    )
+
+
+def test_adaptive_divides_the_rate_by_5_at_each_stall_until_1e_6():
+    # a loss that cannot improve by tol=1e9: every epoch is a stall
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.arange(60) % 2
+    model = MLPBatchNormClassifier(
+        (4,),
+        solver="sgd",
+        learning_rate="adaptive",
+        learning_rate_init=0.01,
+        tol=1e9,
+        n_iter_no_change=2,
+        max_iter=100,
+        random_state=0,
+    )
+    model.fit(X, y)
+    rates = np.asarray(model.learning_rate_curve_)
+    # the first epoch improves on no loss at all; then three epochs at each
+    # rate (the count must exceed n_iter_no_change), 0.01 / 5**k, until the
+    # rate is at most 1e-6: then training stops
+    n_rates = 1 + int(np.ceil(np.log(0.01 / 1e-6) / np.log(5)))
+    expected = [0.01, *np.repeat(0.01 / 5.0 ** np.arange(n_rates), 3)]
+    assert_allclose(rates, expected)
+    assert model.n_iter_ == len(expected) < 100
+
+
+def test_dropout_is_reproducible_and_leaves_prediction_deterministic(
+    small_multiclass,
+):
+    X, y = small_multiclass
+    params = {"dropout": 0.3, "max_iter": 5, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first = MLPBatchNormClassifier((8,), **params).fit(X, y)
+        second = MLPBatchNormClassifier((8,), **params).fit(X, y)
+        plain = MLPBatchNormClassifier((8,), **{**params, "dropout": 0.0}).fit(X, y)
+    assert_array_equal(first._network.params, second._network.params)
+    assert not np.allclose(first._network.params, plain._network.params)
+    assert_array_equal(first.predict_proba(X), first.predict_proba(X))
 
 
 # -------------------------------------------------------------- warm start

@@ -3,7 +3,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import expit
 
-from sknormnet._layers import BatchNorm, BiasActivation, Dense
+from sknormnet._layers import BatchNorm, BiasActivation, Dense, Dropout
 
 ACTIVATION_FORMULAS = {
     "identity": lambda x: x,
@@ -212,3 +212,20 @@ def test_bias_activation_backward_keeps_nan():
     dz = layer.backward(np.array([[np.nan, np.nan], [1.0, 1.0]]))
     assert np.isnan(dz[0]).all()
     assert np.isnan(layer.bias_grad).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_drops_a_share_of_the_units_and_scales_the_others(dtype):
+    X = np.random.default_rng(0).uniform(1, 2, size=(400, 50)).astype(dtype)
+    layer = Dropout(0.3)
+    layer.rng = np.random.default_rng(1)
+    out = layer.forward(X)
+    kept = out != 0
+    assert out.dtype == dtype
+    assert kept.mean() == pytest.approx(0.7, abs=0.01)
+    assert_allclose(out[kept], X[kept] / 0.7, rtol=1e-6)
+    # backward sends the gradient through the same units, scaled alike
+    dout = np.ones_like(X)
+    assert_allclose(layer.backward(dout), np.where(kept, 1 / 0.7, 0), rtol=1e-6)
+    # the input is left as it was, for the layer before's backward pass
+    assert X.min() >= 1

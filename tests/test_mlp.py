@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sknormnet import MLPBatchNormClassifier
 from sknormnet._layers import Dense
+from sknormnet._network import StepSettings
 from sknormnet._optimizers import SGD
 
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
@@ -144,7 +145,9 @@ def test_train_step_is_the_penalized_loss_and_an_sgd_step(batch_norm, weighted):
     _, grad = _cross_entropy_and_gradient(model, X, y, sample_weight)
     network.restore((params_before, network.statistics.copy()))
 
-    loss = network.train_step(X, y, sample_weight, SGD(), learning_rate, alpha)
+    loss = network.train_step(
+        X, y, sample_weight, SGD(), learning_rate, StepSettings(alpha=alpha)
+    )
 
     assert loss == pytest.approx(
         cross_entropy + 0.5 * alpha * squares / weights.sum(), rel=1e-10
@@ -540,7 +543,11 @@ def test_labels_outside_a_fitted_models_classes_are_rejected(
         ({"solver": "lbfgs"}, "solver"),
         ({"batch_norm_momentum": 1.5}, "batch_norm_momentum"),
         ({"activation": "softplus"}, "activation"),
-        ({"decay_schedule": "cosine"}, "decay_schedule"),
+        ({"learning_rate": "step"}, "learning_rate"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"label_smoothing": -0.1}, "label_smoothing"),
+        ({"weight_decay": -1.0}, "weight_decay"),
+        ({"warmup_epochs": 1.5}, "warmup_epochs"),
         ({"learning_rate_init": 0.0}, "learning_rate_init"),
         ({"beta_2": 1.0}, "beta_2"),
         ({"batch_size": 0}, "batch_size"),

@@ -554,8 +554,10 @@ def test_tuning_space_by_priority():
         "momentum",
         "batch_size",
         "hidden_layer_sizes",
+        "learning_rate",
         "decay_rate",
     }
+    assert tuning_space(3)["learning_rate"] == ["inverse_time"]
     assert "beta_1" not in tuning_space(3, solver="sgd")
     space = tuning_space(3, prefix="mlp__")
     assert all(name.startswith("mlp__") for name in space)

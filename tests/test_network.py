@@ -5,7 +5,12 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_softmax, softmax
 
-from sknormnet._network import LayerSettings, Network, _softmax_cross_entropy
+from sknormnet._network import (
+    LayerSettings,
+    Network,
+    StepSettings,
+    _softmax_cross_entropy,
+)
 from sknormnet._optimizers import SGD
 
 
@@ -169,35 +174,91 @@ def test_configure_rebuilds_the_layers_only_when_settings_change():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
+def test_softmax_cross_entropy_with_label_smoothing_matches_scipy(dtype, smoothing):
+    rng = np.random.default_rng(3)
+    logits = rng.normal(scale=4.0, size=(30, 5))
+    y_codes = rng.integers(0, 5, size=30)
+    row_weights = rng.uniform(0.1, 2.0, size=30)
+    row_weights /= row_weights.sum()
+    work = logits.astype(dtype)
+    weighted_loss = _softmax_cross_entropy(
+        work, y_codes, row_weights.astype(dtype), smoothing
+    )
+    target = (1 - smoothing) * np.eye(5)[y_codes] + smoothing / 5
+    expected_losses = -(target * log_softmax(logits, axis=1)).sum(axis=1)
+    expected_delta = row_weights[:, None] * (softmax(logits, axis=1) - target)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(weighted_loss, row_weights @ expected_losses, rtol=tolerance)
+    assert_allclose(work, expected_delta, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch_norm", [True, False])
-def test_the_l2_penalty_is_in_the_loss_and_its_gradient_on_the_weights_only(
+def test_a_step_applies_the_l2_gradient_and_the_decoupled_decay_to_the_weights(
     batch_norm, dtype
 ):
-    # one plain gradient step: w -= lr * (dCE/dw + alpha / n * w) on the
-    # weights, w -= lr * dCE/dw elsewhere
+    # one plain gradient step: W <- W * (1 - lr * wd) - lr * (dCE/dW + alpha /
+    # n * W) on the weights, w <- w - lr * dCE/dw elsewhere; the loss is the
+    # smoothed cross-entropy plus the penalty
     rng = np.random.default_rng(5)
     X = rng.normal(size=(12, 4)).astype(dtype)
     y = rng.integers(0, 2, size=12)
-    alpha, learning_rate = 0.3, 0.1
-    plain, penalized = (
-        _network(batch_norm, dtype=dtype),
-        _network(batch_norm, dtype=dtype),
-    )
-    cross_entropy, total_weight = plain.backpropagate(X, y, None)
-    start = plain.params.copy()
-    loss = penalized.train_step(X, y, None, SGD(), learning_rate, alpha)
-    weights = start[: plain.n_weights].astype(np.float64)
+    step = StepSettings(alpha=0.3, weight_decay=0.2, label_smoothing=0.1)
+    learning_rate = 0.1
+    plain = _network(batch_norm, dtype=dtype)
+    stepped = _network(batch_norm, dtype=dtype)
+    cross_entropy, total_weight = plain.backpropagate(X, y, None, 0.1)
+    start = plain.params.copy().astype(np.float64)
+    loss = stepped.train_step(X, y, None, SGD(), learning_rate, step)
+    n_weights = plain.n_weights
+    weights = start[:n_weights]
     assert total_weight == 12
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     assert loss == pytest.approx(
-        cross_entropy + 0.5 * alpha / 12 * np.sum(weights**2), rel=tolerance
+        cross_entropy + 0.5 * 0.3 / 12 * np.sum(weights**2), rel=tolerance
     )
-    gradient = plain.grads.astype(np.float64)
-    gradient[: plain.n_weights] += alpha / 12 * weights
-    assert_allclose(
-        penalized.params,
-        start - learning_rate * gradient,
-        rtol=tolerance,
-        atol=tolerance,
+    expected = start - learning_rate * plain.grads.astype(np.float64)
+    expected[:n_weights] -= learning_rate * 0.3 / 12 * weights
+    expected[:n_weights] -= learning_rate * 0.2 * weights
+    assert_allclose(stepped.params, expected, rtol=tolerance, atol=tolerance)
+    assert stepped.params.dtype == dtype
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_dropout_gradients_match_finite_differences_for_fixed_masks(
+    batch_norm, activation
+):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(10, 4))
+    y = np.arange(10) % 2
+    network = Network.initialized(
+        [4, 6, 5, 2],
+        random_state=np.random.RandomState(0),
+        batch_norm=batch_norm,
+        dtype=np.float64,
+        settings=SETTINGS._replace(activation=activation, dropout=0.4),
     )
-    assert penalized.params.dtype == dtype
+    network.params += rng.normal(scale=0.3, size=network.params.size)
+
+    def loss_and_gradient():
+        # the same masks at every evaluation
+        loss, _ = network.backpropagate(X, y, None, 0.0, np.random.default_rng(9))
+        return loss, network.grads.copy()
+
+    dropped, gradient = loss_and_gradient()
+    numeric = np.zeros_like(gradient)
+    for index in range(network.params.size):
+        original = network.params[index]
+        network.params[index] = original + 1e-6
+        plus = loss_and_gradient()[0]
+        network.params[index] = original - 1e-6
+        minus = loss_and_gradient()[0]
+        network.params[index] = original
+        numeric[index] = (plus - minus) / 2e-6
+    assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-7)
+    # and the masks did drop units: without dropout the loss differs
+    network.configure(SETTINGS._replace(activation=activation))
+    undropped, _ = network.backpropagate(X, y, None)
+    assert not np.isclose(undropped, dropped)

@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from sknormnet._optimizers import SGD, Adam, Momentum, RMSprop
-from sknormnet._schedules import SCHEDULES, exponential_decay, inverse_time_decay
+from sknormnet._schedules import SCHEDULES, Progress, warmup_factor
 
 MAKE_OPTIMIZERS = [
     lambda: SGD(),
@@ -107,15 +107,52 @@ def test_updates_stay_in_place_and_in_dtype(make_optimizer, dtype):
 
 @pytest.mark.parametrize("epoch", [0, 1, 5, 37])
 def test_schedules_match_closed_forms(epoch):
-    assert math.isclose(inverse_time_decay(0.3, 0.5, epoch), 0.3 / (1 + 0.5 * epoch))
-    assert math.isclose(
-        exponential_decay(0.3, 0.5, epoch), 0.3 * math.exp(-0.5 * epoch)
+    progress = Progress(
+        epoch=epoch, samples_seen=100 * epoch, max_iter=40, decay_rate=0.5, power_t=0.3
     )
+    expected = {
+        "constant": 0.3,
+        "inverse_time": 0.3 / (1 + 0.5 * epoch),
+        "exponential": 0.3 * math.exp(-0.5 * epoch),
+        "cosine": 0.3 * 0.5 * (1 + math.cos(math.pi * epoch / 40)),
+        "invscaling": 0.3 / (100 * epoch + 1) ** 0.3,
+        "adaptive": 0.3,  # the estimator divides it at each stall
+    }
+    assert set(expected) == set(SCHEDULES)
+    for name, value in expected.items():
+        assert SCHEDULES[name](0.3, progress) == pytest.approx(value), name
 
 
-@pytest.mark.parametrize("name", sorted(SCHEDULES))
-def test_zero_decay_keeps_learning_rate(name):
-    assert SCHEDULES[name](0.01, 0.0, 100) == pytest.approx(0.01)
+def test_cosine_ends_at_zero_and_stays_there():
+    for epoch in (10, 11, 50):
+        progress = Progress(epoch=epoch, samples_seen=0, max_iter=10)
+        assert SCHEDULES["cosine"](0.1, progress) == pytest.approx(0.0, abs=1e-18)
+
+
+@pytest.mark.parametrize(
+    "epoch, warmup_epochs, factor",
+    [(0, 0, 1.0), (0, 3, 0.25), (1, 3, 0.5), (3, 3, 1.0), (10, 3, 1.0)],
+)
+def test_warmup_ramps_up_linearly(epoch, warmup_epochs, factor):
+    progress = Progress(
+        epoch=epoch, samples_seen=0, max_iter=20, warmup_epochs=warmup_epochs
+    )
+    assert warmup_factor(progress) == pytest.approx(factor)
+
+
+def test_nesterov_momentum_update():
+    params, grad_steps = _params_and_grad_sequence()
+    expected = [p.copy() for p in params]
+    velocity = [np.zeros_like(p) for p in params]
+    optimizer = Momentum(momentum=0.9, nesterovs_momentum=True)
+    for grads in grad_steps:
+        optimizer.update_params(params, grads, learning_rate=0.05)
+        velocity = [0.9 * v + 0.1 * g for v, g in zip(velocity, grads)]
+        expected = [
+            w - 0.05 * (0.9 * v + 0.1 * g) for w, v, g in zip(expected, velocity, grads)
+        ]
+    for got, want in zip(params, expected):
+        assert_allclose(got, want)
 
 
 @pytest.mark.parametrize("make_optimizer", MAKE_OPTIMIZERS, ids=OPTIMIZER_NAMES)
@@ -160,7 +197,7 @@ def test_learning_rate_is_an_argument_of_each_update(make_optimizer):
     ("optimizer_class", "names"),
     [
         (SGD, ()),
-        (Momentum, ("momentum",)),
+        (Momentum, ("momentum", "nesterovs_momentum")),
         (RMSprop, ("beta_2", "epsilon")),
         (Adam, ("beta_1", "beta_2", "epsilon")),
     ],
