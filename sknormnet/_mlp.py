@@ -67,15 +67,30 @@ else:
     _CALLBACK_BASES = (CallbackSupportMixin,)
 
 
+def _is_layer_size(value):
+    """Whether ``value`` is a positive int (a bool is not a size)."""
+    return (
+        isinstance(value, Integral)
+        and not isinstance(value, bool | np.bool_)
+        and value >= 1
+    )
+
+
 def _as_layer_sizes(estimator):
     """``hidden_layer_sizes`` as a list of ints, each checked to be positive.
 
-    The declarative constraints accept any array-like; the per-element check
-    lives here and raises the same error type with the same wording.
+    The declarative constraints accept any array-like, a dict or a set
+    included; the check of the container and of each element lives here and
+    raises the same error type with the same wording.
     """
     sizes = estimator.hidden_layer_sizes
-    sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-    if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
+    if _is_layer_size(sizes):
+        sizes = [sizes]
+    elif isinstance(sizes, Sequence | np.ndarray) and not isinstance(sizes, str):
+        sizes = list(sizes)
+    else:
+        sizes = None
+    if sizes is None or not all(_is_layer_size(size) for size in sizes):
         raise InvalidParameterError(
             "The 'hidden_layer_sizes' parameter of "
             f"{type(estimator).__name__} must be a positive int or a sequence "
@@ -107,6 +122,43 @@ def _check_labels(labels, name):
         )
 
 
+def _check_one_label_per_row(y):
+    """Refuse a target of several columns: the softmax gives one class per row.
+
+    A single column (shape ``(n, 1)``) is left to scikit-learn, which ravels
+    it with a DataConversionWarning.
+    """
+    try:
+        shape = np.shape(y)
+    except ValueError:  # ragged nested lists: validate_data says so
+        return
+    if len(shape) == 2 and shape[1] > 1:
+        raise ValueError(
+            f"y has shape {shape}: {shape[1]} labels per row (a multilabel or "
+            "multi-output target), but MLPBatchNormClassifier is a softmax "
+            "classifier, which predicts exactly one class per row. Pass a 1-D y "
+            "of class labels, or fit one classifier per column with "
+            "sklearn.multioutput.MultiOutputClassifier(MLPBatchNormClassifier())."
+        )
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(estimator):
+    """Put back the estimator's attributes if the block raises.
+
+    For the checks of the data before training: they only bind attributes
+    (a new network included), so the attributes of before are the model of
+    before, and a refused call leaves it as it was.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
 @contextlib.contextmanager
 def _clear_label_errors(name):
     """Turn numpy's failure to sort labels of mixed types into a clear error."""
@@ -118,6 +170,59 @@ def _clear_label_errors(name):
             "which cannot be sorted into classes; convert them to one type, "
             "e.g. with y.astype(str)."
         ) from error
+
+
+def _largest_total_weight(dtype):
+    """The largest sum of row weights that training in ``dtype`` takes: the
+    weighted losses summed over an epoch stay finite below it, with room
+    for a loss of ``1 / eps``."""
+    finfo = np.finfo(dtype)
+    return float(finfo.max) * float(finfo.eps)
+
+
+def _check_total_weight(total, dtype, name):
+    """Refuse row weights (``name``) of a total of 0, or too large for ``dtype``."""
+    if total == 0:
+        raise ValueError(
+            f"{name} are zero for every row, which leaves nothing to train on; "
+            "give some rows a positive weight."
+        )
+    largest = _largest_total_weight(dtype)
+    if not total <= largest:
+        amount = f"{total:.3g}" if math.isfinite(total) else "more than 1.8e+308"
+        raise ValueError(
+            f"{name} sum to {amount}, more than training in {np.dtype(dtype)} "
+            f"can carry (at most {largest:.3g}: the weighted loss would "
+            "overflow). Divide the weights by a common factor, such as their "
+            "mean, and alpha by the same factor to keep the same L2 penalty."
+        )
+
+
+def _check_sample_weight_values(sample_weight, n_samples, dtype):
+    """Refuse sample weights that are not finite, negative, or too large.
+
+    Before scikit-learn's own check of their shape and type, whose cast to
+    ``dtype`` would turn a weight too large for it into inf.
+    """
+    values = np.asarray(sample_weight)
+    if values.ndim > 1 or values.dtype.kind not in "biuf":
+        return  # scikit-learn's check says what is wrong
+    values = np.atleast_1d(values).astype(np.float64)
+    for bad, what, remedy in (
+        (~np.isfinite(values), "non-finite (NaN or inf)", "a finite weight"),
+        (values < 0, "negative", "a weight of 0 or more"),
+    ):
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            where = f"row {first}: " if values.size > 1 else ""
+            raise ValueError(
+                f"sample_weight has {np.count_nonzero(bad)} {what} value(s) "
+                f"({where}{float(values[first])}); give every row {remedy}, 0 to "
+                "leave it out of the loss."
+            )
+    with np.errstate(over="ignore"):
+        total = float(values.sum()) * (n_samples if values.size == 1 else 1)
+    _check_total_weight(total, dtype, "The sample weights")
 
 
 class _MemoryEstimate:
@@ -659,14 +764,15 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             if sample_weight is None
             else {"sample_weight": sample_weight},
         }
-        X, y_codes, sample_weight = self._prepare(
-            X, y, sample_weight, incremental, classes
-        )
         early_stopping = self.early_stopping and not incremental
         validation = None
-        if early_stopping:
-            split = self._validation_split(X, y_codes, sample_weight)
-            X, y_codes, sample_weight, *validation = split
+        with _unchanged_on_error(self):
+            X, y_codes, sample_weight = self._prepare(
+                X, y, sample_weight, incremental, classes
+            )
+            if early_stopping:
+                split = self._validation_split(X, y_codes, sample_weight)
+                X, y_codes, sample_weight, *validation = split
         if not incremental:
             # Each fit, a warm-started one too, monitors and restores its own
             # epochs: a best score or state of an earlier fit on other data
@@ -726,6 +832,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         fitted = hasattr(self, "coefs_")
         reset = not fitted or (not incremental and not self.warm_start)
         dtype = [np.float64, np.float32] if reset else self.coefs_[0].dtype
+        _check_one_label_per_row(y)
         # Before validate_data, whose own check fails on pd.NA with a TypeError.
         _check_labels(y, "y")
         X, y = validate_data(
@@ -928,15 +1035,26 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return codes
 
     def _combined_sample_weight(self, y_codes, sample_weight, X, incremental):
-        """Sample weights times class weights, or None when all are 1."""
+        """Sample weights times class weights, or None when all are 1.
+
+        Checked: finite, not negative, of a positive total that the loss in
+        ``X``'s dtype can carry.
+        """
         if sample_weight is not None:
+            _check_sample_weight_values(sample_weight, X.shape[0], X.dtype)
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         if self.class_weight is None:
             return sample_weight
         weights = self._class_weights(y_codes, X.dtype, incremental)[y_codes]
-        return weights if sample_weight is None else weights * sample_weight
+        if sample_weight is None:
+            return weights
+        weights = weights * sample_weight
+        with np.errstate(over="ignore"):
+            total = float(weights.sum(dtype=np.float64))
+        _check_total_weight(total, X.dtype, "The sample weights times class_weight")
+        return weights
 
     def _class_weights(self, y_codes, dtype, incremental):
         """The weight of each class, checked, in ``dtype``."""
@@ -1087,6 +1205,16 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 "that is impossible. Raise validation_fraction, pass more "
                 "samples per class, or set early_stopping=False."
             )
+        n_train, n_classes = y_codes.size - n_val, self.classes_.size
+        if n_train < n_classes:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"holds out {n_val} of the {y_codes.size} samples, which leaves "
+                f"{n_train} to train on, fewer than the {n_classes} classes; lower "
+                "validation_fraction (to at most "
+                f"{(y_codes.size - n_classes) / y_codes.size:.3g}) or set "
+                "early_stopping=False."
+            )
         weights = np.ones(y_codes.size) if sample_weight is None else sample_weight
         X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
             X,
@@ -1098,6 +1226,13 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         )
         if sample_weight is None:
             w_train = w_val = None
+        elif not w_train.any():
+            raise ValueError(
+                "The sample weights are zero for every row left to train on "
+                f"once early_stopping holds out validation_fraction="
+                f"{self.validation_fraction}; give more rows a positive weight, "
+                "or set early_stopping=False."
+            )
         return X_train, y_train, w_train, X_val, self.classes_[y_val], w_val
 
     # ---------------------------------------------------------- one epoch
