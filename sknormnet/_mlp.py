@@ -128,11 +128,13 @@ def _check_one_label_per_row(y):
     A single column (shape ``(n, 1)``) is left to scikit-learn, which ravels
     it with a DataConversionWarning.
     """
-    try:
-        shape = np.shape(y)
-    except ValueError:  # ragged nested lists: validate_data says so
-        return
-    if len(shape) == 2 and shape[1] > 1:
+    shape = getattr(y, "shape", None)  # arrays, frames, sparse matrices
+    if shape is None and isinstance(y, Sequence) and not isinstance(y, str):
+        try:
+            shape = np.shape(y)
+        except ValueError:  # ragged nested lists: validate_data says so
+            return
+    if shape is not None and len(shape) == 2 and shape[1] > 1:
         raise ValueError(
             f"y has shape {shape}: {shape[1]} labels per row (a multilabel or "
             "multi-output target), but MLPBatchNormClassifier is a softmax "
