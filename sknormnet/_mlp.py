@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
+    Options,
     StrOptions,
 )
 from sklearn.utils.multiclass import check_classification_targets
@@ -458,8 +459,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         Improvement of the training loss (or, with ``early_stopping``, of the
         validation score) below which an epoch counts as no improvement.
 
-    n_iter_no_change : int, default=10
-        Number of epochs without improvement after which training stops.
+    n_iter_no_change : int or np.inf, default=10
+        Number of epochs without improvement after which training stops;
+        ``np.inf`` never stops early, so that ``fit`` runs ``max_iter``
+        epochs (with ``early_stopping``, the best epoch is still restored).
 
     early_stopping : bool, default=False
         Whether ``fit`` holds out a stratified ``validation_fraction`` of the
@@ -542,23 +545,30 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         Training loss of every epoch.
 
-    best_loss_ : float
+    best_loss_ : float or None
         Smallest training loss reached in the last ``fit`` (and the
-        ``partial_fit`` calls since).
+        ``partial_fit`` calls since). None with ``early_stopping``, whose
+        fits keep the epoch of ``best_validation_score_`` instead, as
+        scikit-learn's ``MLPClassifier`` has it.
 
-    validation_loss_curve_ : list of float
-        Validation log-loss of every epoch (empty without early stopping).
+    validation_loss_curve_ : list of float or None
+        Validation log-loss of every epoch of the fits with early stopping
+        (a warm-started fit adds its own); None without early stopping.
 
-    validation_scores_ : list of float
-        Monitored validation score of every epoch (empty without early
-        stopping).
+    validation_scores_ : list of float or None
+        Monitored validation score of every epoch of the fits with early
+        stopping; None without early stopping, as in scikit-learn's
+        ``MLPClassifier``.
 
     best_validation_score_ : float or None
-        Best monitored validation score (None without early stopping).
+        Best monitored validation score of the last ``fit`` (None without
+        early stopping).
 
     best_epoch_ : int or None
-        Index in the curves of the epoch whose weights were restored by early
-        stopping (None without early stopping).
+        The epoch whose weights early stopping restored, numbered from 1 as
+        the verbose output, the errors and the plots number epochs: its
+        training loss is ``loss_curve_[best_epoch_ - 1]``. None without
+        early stopping.
 
     learning_rate_curve_ : list of float
         Learning rate used in every epoch.
@@ -633,7 +643,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "scoring": [None, str, callable],
@@ -664,7 +677,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         max_iter: int = 200,
         shuffle: bool = True,
         tol: float = 1e-4,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: int | float = 10,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         scoring: str | Callable[..., float] | None = None,
@@ -781,9 +794,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             # must not stop this one or replace its weights.
             self.n_iter_ = 0
             self._no_improvement_count = 0
-            self.best_loss_ = np.inf
-            self.best_validation_score_ = None
-            self.best_epoch_ = None
+            self._reset_monitoring()
             self._best_state = None
 
         n_epochs = 1 if incremental else self.max_iter
@@ -835,6 +846,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         reset = not fitted or (not incremental and not self.warm_start)
         dtype = [np.float64, np.float32] if reset else self.coefs_[0].dtype
         _check_one_label_per_row(y)
+        if fitted and incremental:
+            self._check_same_classes(classes)
         # Before validate_data, whose own check fails on pd.NA with a TypeError.
         _check_labels(y, "y")
         X, y = validate_data(
@@ -860,6 +873,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         # not one of classes_, continuous values included, and spares each
         # partial_fit call scikit-learn's scan of the labels' type.
         y_codes = self._encode_labels(y)
+        if not reset and not incremental:
+            self._check_every_class_present(y_codes)
         sample_weight = self._combined_sample_weight(
             y_codes, sample_weight, X, incremental
         )
@@ -1023,6 +1038,36 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             )
         return all_classes
 
+    def _check_same_classes(self, classes):
+        """A later ``partial_fit`` call's ``classes``: those of the model."""
+        if classes is None:
+            return
+        classes = np.asarray(classes)
+        _check_labels(classes, "classes")
+        with _clear_label_errors("classes"):
+            unique = np.unique(classes)
+        if unique.tolist() != self.classes_.tolist():
+            raise ValueError(
+                f"classes={unique.tolist()} is not the same as the model's "
+                f"classes, {self.classes_.tolist()}, which its output layer "
+                "was built for on the first call. Pass the same classes to "
+                "every call (or none after the first), or start a new model "
+                "for other classes."
+            )
+
+    def _check_every_class_present(self, y_codes):
+        """A warm-started fit's labels hold every class of the model."""
+        counts = np.bincount(y_codes, minlength=self.classes_.size)
+        absent = self.classes_[counts == 0]
+        if absent.size:
+            raise ValueError(
+                "warm_start=True continues the fitted network, whose output "
+                f"layer has the classes {self.classes_.tolist()}, but y has no "
+                f"sample of {absent.tolist()}. Fit with y of the same classes, "
+                "or set warm_start=False to train a new network on the classes "
+                "of y."
+            )
+
     def _encode_labels(self, y):
         with _clear_label_errors("y"):
             codes = np.searchsorted(self.classes_, y)
@@ -1129,11 +1174,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         self.out_activation_ = "softmax"
         self.loss_curve_ = []
         self.learning_rate_curve_ = []
-        self.validation_loss_curve_ = []
-        self.validation_scores_ = []
-        self.best_loss_ = np.inf
-        self.best_validation_score_ = None
-        self.best_epoch_ = None
+        self.validation_loss_curve_ = self.validation_scores_ = None
+        self._reset_monitoring()
         self.n_iter_ = 0
         self.t_ = 0
         self._no_improvement_count = 0
@@ -1388,15 +1430,35 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 self._no_improvement_count = 0
             if best is None or score > best:
                 self.best_validation_score_ = score
-                self.best_epoch_ = len(self.validation_scores_) - 1
+                self.best_epoch_ = len(self.loss_curve_)
                 self._best_state = self._network.snapshot()
         else:
-            if self.loss_ > self.best_loss_ - self.tol:
+            # partial_fit on a model with early_stopping: best_loss_ is None
+            best = np.inf if self.best_loss_ is None else self.best_loss_
+            if self.loss_ > best - self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, self.loss_)
+            if not self.early_stopping:
+                self.best_loss_ = min(best, self.loss_)
         return self._no_improvement_count > self.n_iter_no_change
+
+    def _reset_monitoring(self):
+        """Start a fit's best values, and its validation histories.
+
+        As scikit-learn's ``MLPClassifier`` has them: with early stopping,
+        ``best_loss_`` is None and the validation histories are lists (which
+        a warm-started fit continues); without, the histories are None.
+        """
+        if self.early_stopping:
+            self.best_loss_ = None
+            if self.validation_scores_ is None:
+                self.validation_loss_curve_, self.validation_scores_ = [], []
+        else:
+            self.best_loss_ = np.inf
+            self.validation_loss_curve_ = self.validation_scores_ = None
+        self.best_validation_score_ = None
+        self.best_epoch_ = None
 
     def _print_epoch(self, seconds):
         parts = [f"Epoch {len(self.loss_curve_)}", f"loss={self.loss_:.6f}"]

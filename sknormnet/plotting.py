@@ -516,7 +516,7 @@ def plot_learning_curves(
             val_epochs, model.validation_scores_, label=f"validation {metric}"
         )
         if model.best_epoch_ is not None:
-            best = model.best_epoch_ + 1
+            best = model.best_epoch_
             for panel in (loss_ax, score_ax):
                 panel.axvline(
                     best, color="grey", linestyle=":", label=f"best epoch ({best})"

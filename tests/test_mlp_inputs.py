@@ -224,6 +224,12 @@ def _refusals(X, y):
         "validation_fraction": lambda model: model.set_params(
             early_stopping=True, validation_fraction=0.999
         ).fit(wider, y),
+        "partial_fit classes": lambda model: model.partial_fit(
+            X, y, classes=[0, 1, 2, 3]
+        ),
+        "warm_start classes": lambda model: model.set_params(warm_start=True).fit(
+            X, np.minimum(y, 1)
+        ),
         "multilabel": lambda model: model.fit(wider, np.eye(3)[y]),
     }
 

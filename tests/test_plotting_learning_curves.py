@@ -28,7 +28,7 @@ def test_plot_learning_curves_draws_every_history(digits):
     assert labels == [
         "training loss",
         "validation loss",
-        f"best epoch ({model.best_epoch_ + 1})",
+        f"best epoch ({model.best_epoch_})",
     ]
     np.testing.assert_allclose(loss_ax.get_lines()[0].get_ydata(), model.loss_curve_)
     np.testing.assert_allclose(
@@ -46,11 +46,11 @@ def test_plot_learning_curves_draws_every_history(digits):
         score_ax.get_lines()[0].get_ydata(), -np.asarray(model.validation_loss_curve_)
     )
     # the best epoch is marked and named in both panels, counted from 1
-    best = f"best epoch ({model.best_epoch_ + 1})"
+    best = f"best epoch ({model.best_epoch_})"
     for ax in (loss_ax, score_ax):
         assert best in [t.get_text() for t in ax.get_legend().get_texts()]
         (line,) = [line for line in ax.get_lines() if line.get_label() == best]
-        assert list(line.get_xdata()) == [model.best_epoch_ + 1] * 2
+        assert list(line.get_xdata()) == [model.best_epoch_] * 2
 
 
 def _ticks(ax):
