@@ -108,6 +108,11 @@ _DIVERGENCE_FACTOR = 100.0
 # The loss at the initial weights is about log(n_classes); the floor keeps the
 # threshold sensible should it start near 0.
 _SMALLEST_INITIAL_LOSS = 0.5
+# A fit also diverged when its loss rose above this many times where it
+# started (the initial loss or the class priors', the larger) and it ended
+# no lower than the priors' loss: it is warned about at its end (see
+# _warn_if_no_better_than_priors).
+_RISE_FACTOR = 10.0
 
 
 def _check_labels(labels, name):
@@ -596,6 +601,18 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     ``s_i * (y_hat_i - y_i) / sum_i s_i``. Backpropagation through batch
     normalization is exact (see ``BatchNorm`` in ``sknormnet._layers``).
 
+    Divergence is caught at two levels. Training stops with a ValueError
+    naming ``learning_rate_init`` when a batch's loss is not finite, or an
+    epoch's loss exceeds 100 times the loss of the first batch at the
+    initial weights; the epoch's start is put back. Each epoch also measures
+    the loss of its last batch after the last update, so the call whose
+    update diverged is the one that raises. And a ``fit`` whose loss rose
+    above 10 times where it started (the first batch's loss, or that of
+    predicting the class frequencies ``p_c``, ``-sum_c p_c log(p_c)``, if
+    larger) and that ends no lower than the class frequencies' loss warns
+    with a ConvergenceWarning: its probabilities are no better than a
+    constant's. The ``partial_fit`` calls are judged by the first test only.
+
     References
     ----------
     S. Ioffe and C. Szegedy, "Batch Normalization: Accelerating Deep Network
@@ -797,6 +814,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self._reset_monitoring()
             self._best_state = None
 
+        first_epoch = len(self.loss_curve_)
         n_epochs = 1 if incremental else self.max_iter
         fit_context = self._callback_context(n_epochs)
         fit_context.call_on_fit_task_begin(estimator=self, **hook_data)
@@ -822,6 +840,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         fit_context.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **hook_data
         )
+        if not incremental and not interrupted:
+            self._warn_if_no_better_than_priors(y_codes, sample_weight, first_epoch)
         if not incremental and not stopped and not interrupted:
             # a warm-started fit adds max_iter epochs to the ones before it
             n_epochs = len(self.loss_curve_)
@@ -1326,6 +1346,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             max_rows = max(s.stop - s.start for s in batch_slices)
             X_buffer = np.empty((max_rows, X.shape[1]), dtype=X.dtype)
         epoch_loss = epoch_weight = 0.0
+        last_batch = None
         # Overflow surfaces as a non-finite loss, reported with a clear error.
         with np.errstate(over="ignore", invalid="ignore"):
             for batch in batch_slices:
@@ -1358,16 +1379,73 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 epoch_loss += loss * batch_weight
                 epoch_weight += batch_weight
                 self.t_ += rows.size
+                last_batch = (X_batch, y_shuffled[batch], weights)
                 if interrupt.stop_here():
                     break
-        # The last update of the epoch has not been through a loss yet.
-        if not np.isfinite(network.params).all():
-            self._diverged(learning_rate, "non-finite")
+            if last_batch is not None:
+                self._check_last_update(last_batch, learning_rate)
         loss = float(epoch_loss / epoch_weight) if epoch_weight else np.nan
+        self._check_growth(loss, learning_rate)
+        return loss
+
+    def _check_last_update(self, batch, learning_rate):
+        """Raise if the epoch's last update made the loss diverge.
+
+        Every batch's loss is measured before its update, so no batch of this
+        call measures the last one: without this check, the next call would
+        meet the diverged weights and blame its own learning rate. The loss
+        is that of the last batch, at the updated parameters.
+        """
+        if not np.isfinite(self._network.params).all():
+            self._diverged(learning_rate, "non-finite")
+        loss = self._network.loss(*batch, self.alpha)
+        if not math.isfinite(loss):
+            self._diverged(learning_rate, "non-finite")
+        self._check_growth(loss, learning_rate)
+
+    def _check_growth(self, loss, learning_rate):
+        """Raise if ``loss`` is beyond ``_DIVERGENCE_FACTOR`` times the first."""
         initial_loss = self._initial_loss
         if initial_loss is not None and loss > _DIVERGENCE_FACTOR * initial_loss:
             self._diverged(learning_rate, f"grow from {initial_loss:.3g} to {loss:.3g}")
-        return loss
+
+    def _warn_if_no_better_than_priors(self, y_codes, sample_weight, first_epoch):
+        """Warn when this fit's loss rose well above its start and ended no
+        lower than the loss of predicting the class priors.
+
+        Such a fit diverged and settled on a model no better than a constant
+        (a network whose units all died, say) without ever reaching the
+        error's threshold. Both conditions are needed: a fit still above the
+        priors' loss after a few slow epochs, or one whose loss briefly rose
+        and then fell well below the priors', is training as it should. The
+        loss that counts is the kept epoch's: the best one with early
+        stopping, else the last.
+        """
+        curve = self.loss_curve_[first_epoch:]
+        if not curve or self._initial_loss is None:
+            return
+        counts = np.bincount(
+            y_codes, weights=sample_weight, minlength=self.classes_.size
+        )
+        shares = counts[counts > 0] / counts.sum()
+        prior_loss = float(-(shares * np.log(shares)).sum())
+        peak = int(np.argmax(curve))
+        start = max(self._initial_loss, prior_loss)
+        kept = self.loss_curve_[
+            -1 if self.best_epoch_ is None else self.best_epoch_ - 1
+        ]
+        if curve[peak] > _RISE_FACTOR * start and kept >= prior_loss:
+            warnings.warn(
+                f"learning_rate_init={self.learning_rate_init} made the training "
+                f"loss rise to {curve[peak]:.3g} at epoch "
+                f"{first_epoch + peak + 1} (from {self._initial_loss:.3g} at "
+                f"the start) and end at {kept:.3g}, no lower than the "
+                f"{prior_loss:.3g} of predicting the class frequencies: "
+                "training diverged, and the model's probabilities are no "
+                "better than a constant's. Lower learning_rate_init, scale the "
+                "features (e.g. with StandardScaler) or raise alpha.",
+                ConvergenceWarning,
+            )
 
     def _diverged(self, learning_rate, what_happened):
         raise ValueError(
