@@ -6,6 +6,7 @@ one line on stderr.
 """
 
 import difflib
+import json
 import math
 import numbers
 import shutil
@@ -53,6 +54,8 @@ IMBALANCED = 3
 COMPILE_PATIENCE = 3.0
 # Lines are fitted to the terminal, but never narrower than this.
 MIN_WIDTH = 40
+# The metadata entry of model.onnx mapping its inputs' names to the columns.
+ONNX_COLUMNS = "columns"
 
 
 class DataError(ValueError):
@@ -617,19 +620,32 @@ def to_onnx(pipeline):
     Returns
     -------
     graph : onnx.ModelProto
-        One float32 input of shape ``(n_rows, 1)`` per column, in the order of
-        the columns, named after them (with skl2onnx's spelling: ``_`` for
-        what an ONNX name cannot hold); outputs ``label`` and
+        One float32 input of shape ``(n_rows, 1)`` per column, named after it
+        (with skl2onnx's spelling: ``_`` for what an ONNX name cannot hold);
+        the metadata entry ``ONNX_COLUMNS`` maps each input's name to its
+        column's, as JSON, so that rows are fed to the inputs by the names
+        of their columns, whatever their order. Outputs ``label`` and
         ``probabilities`` (float32, columns in the order of the classes).
     """
+    import onnx
     import skl2onnx
 
     import sknormnet.onnx  # noqa: F401  (registers the classifier's converter)
 
-    columns = pipeline.feature_names_in_
+    columns = [str(column) for column in pipeline.feature_names_in_]
     example = pd.DataFrame(np.zeros((1, len(columns)), np.float32), columns=columns)
     options = {MLPBatchNormClassifier: {"zipmap": False}}
-    return skl2onnx.to_onnx(pipeline, example, options=options)
+    graph = skl2onnx.to_onnx(pipeline, example, options=options)
+    # skl2onnx declares one input per column of the example, in their order
+    inputs = [node.name for node in graph.graph.input]
+    if len(inputs) != len(columns):
+        raise RuntimeError(
+            f"skl2onnx made {len(inputs)} inputs of {len(columns)} columns"
+        )
+    onnx.helper.set_model_props(
+        graph, {ONNX_COLUMNS: json.dumps(dict(zip(inputs, columns)))}
+    )
+    return graph
 
 
 def write_outputs(search, out, *, save_joblib=False, save_onnx=False):

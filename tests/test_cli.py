@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 
 import joblib
@@ -390,6 +391,32 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatc
 # ------------------------------------------------------------------ ONNX
 
 
+def _documented_onnx_recipe():
+    """The code with which the page "Saving and deploying" serves the
+    ``model.onnx`` of ``sknormnet tune``, from ``results/`` to the rows of
+    ``new_rows.csv``."""
+    with open(
+        _repository_file("docs/user_guide/deploying.rst"), encoding="utf-8"
+    ) as page:
+        text = page.read()
+    blocks = re.findall(
+        r"^\.\. code-block:: python\n\n((?:(?:   .*)?\n)+)", text, re.MULTILINE
+    )
+    (block,) = [block for block in blocks if "model.onnx" in block]
+    return textwrap.dedent(block)
+
+
+def _serve_onnx_as_documented(directory, rows):
+    """Run the page's code on ``rows``, in ``directory`` (which holds
+    ``results/model.onnx``); return its labels and probabilities."""
+    rows.to_csv(directory / "new_rows.csv", index=False)
+    namespace = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(directory)
+        exec(_documented_onnx_recipe(), namespace)
+    return namespace["labels"], namespace["probabilities"]
+
+
 def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     pytest.importorskip("skl2onnx")
@@ -401,17 +428,41 @@ def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     model, _ = _load_skops(out / "model.skops")
     X, y = load_digits(return_X_y=True, as_frame=True)
     _, X_test = train_test_split(X, test_size=TEST_SIZE, stratify=y, random_state=0)
-    # as docs/user_guide/deploying.rst serves it: one input per column
+    expected = model.predict_proba(X_test)
+    # served as the page says, on the columns in the reverse order
+    reordered = X_test[X_test.columns[::-1]]
+    labels, probabilities = _serve_onnx_as_documented(tmp_path, reordered)
+    assert_allclose(probabilities, expected, rtol=0, atol=1e-5)
+    assert_array_equal(labels, model.classes_[probabilities.argmax(axis=1)])
+    # pairing the inputs with the columns by position would be wrong
     session = onnxruntime.InferenceSession(
         str(out / "model.onnx"), providers=["CPUExecutionProvider"]
     )
-    feeds = {
-        node.name: X_test[[column]].to_numpy(np.float32)
-        for node, column in zip(session.get_inputs(), X_test.columns)
+    by_position = {
+        node.name: reordered[[column]].to_numpy(np.float32)
+        for node, column in zip(session.get_inputs(), reordered.columns)
     }
-    labels, probabilities = session.run(["label", "probabilities"], feeds)
-    assert_allclose(probabilities, model.predict_proba(X_test), rtol=0, atol=1e-5)
-    assert_array_equal(labels, model.classes_[probabilities.argmax(axis=1)])
+    wrong = session.run(["probabilities"], by_position)[0]
+    assert np.mean(wrong.argmax(axis=1) == expected.argmax(axis=1)) < 0.5
+
+
+def test_onnx_inputs_are_fed_by_column_names_that_onnx_cannot_spell(tmp_path):
+    pytest.importorskip("skl2onnx")
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    X.columns = ["petal length (cm)", "x.y", "1st", "naïve"]
+    table = X.assign(species=np.array(["a", "b", "c"])[y])
+    path = _write(tmp_path / "iris.csv", table.to_csv(index=False))
+    out = tmp_path / "results"
+    args = ["--csv", str(path), "--target", "species", "--out", str(out), "--onnx"]
+    status, _, stderr = _run(["tune", *args, *TINY])
+    assert status == 0, stderr
+    model, _ = _load_skops(out / "model.skops")
+    shuffled = X[["naïve", "x.y", "petal length (cm)", "1st"]]
+    labels, probabilities = _serve_onnx_as_documented(tmp_path, shuffled)
+    assert_allclose(probabilities, model.predict_proba(X), rtol=0, atol=1e-5)
+    assert_array_equal(labels, model.predict(X))
+    with pytest.raises(ValueError, match=r"lacks the model's columns \['1st'\]"):
+        _serve_onnx_as_documented(tmp_path, X.drop(columns="1st"))
 
 
 def test_onnx_with_non_numeric_columns_fails_before_the_search(tmp_path):
