@@ -9,7 +9,10 @@ and usage errors answer at once.
 
 import argparse
 import difflib
+import math
+import re
 import sys
+from urllib.parse import urlsplit, uses_netloc, uses_params, uses_relative
 
 from sknormnet import __version__
 
@@ -65,14 +68,35 @@ def _int_at_least(minimum):
 
 
 def _number_above_one(text):
-    """An argparse type: a number greater than 1."""
+    """An argparse type: a finite number greater than 1."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 1:
-        raise argparse.ArgumentTypeError(f"must be greater than 1, got {text}")
+    if not (math.isfinite(value) and value > 1):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number greater than 1, got {text}"
+        )
     return value
+
+
+# What pandas would fetch rather than open: a URL of a scheme that urllib
+# knows, or anything of the form scheme://, which fsspec handles (s3://,
+# gcs://, ...).
+_URL_SCHEMES = {
+    scheme for scheme in uses_relative + uses_netloc + uses_params if scheme
+}
+_SCHEME_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _local_path(text):
+    """An argparse type: the path of a local file, not a URL."""
+    if _SCHEME_SLASHES.match(text) or urlsplit(text).scheme.lower() in _URL_SCHEMES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a URL; sknormnet tune reads local files only: "
+            "download the file and give its path"
+        )
+    return text
 
 
 def _n_jobs(text):
@@ -119,7 +143,9 @@ def _build_parser():
     data.add_argument(
         "--csv",
         metavar="PATH",
-        help="a CSV file with a header row; missing values are imputed",
+        type=_local_path,
+        help="a local CSV file with a header row (not a URL); missing values "
+        "are imputed",
     )
     data.add_argument(
         "--target", metavar="COLUMN", help="the column of class labels to predict"

@@ -605,16 +605,47 @@ USAGE_ERRORS = {
         "sklearn.metrics.get_scorer_names() lists them all",
     ),
     "drop without a column": (["--drop"], "argument --drop: expected at least one"),
-    "factor 1": (["--factor", "1"], "argument --factor: must be greater than 1, got 1"),
+    "factor 1": (
+        ["--factor", "1"],
+        "argument --factor: must be a finite number greater than 1, got 1",
+    ),
     "factor not a number": (
         ["--factor", "x"],
         "argument --factor: 'x' is not a number",
     ),
+    **{
+        f"factor {value}": (
+            ["--factor", value],
+            f"argument --factor: must be a finite number greater than 1, got {value}",
+        )
+        for value in ["inf", "Infinity", "1e400", "nan", "1.0", "0.5"]
+    },
+    **{
+        f"csv {url}": (
+            ["--csv", url, "--target", "y"],
+            f"argument --csv: {url!r} is a URL; sknormnet tune reads local files "
+            "only: download the file and give its path",
+        )
+        for url in [
+            "https://example.com/data.csv",
+            "http://example.com/data.csv",
+            "HTTP://example.com/data.csv",
+            "ftp://example.com/data.csv",
+            "s3://bucket/data.csv",
+            "gcs://bucket/data.csv",
+            "file:///tmp/data.csv",
+            "http:data.csv",
+        ]
+    },
 }
 
 
 @pytest.mark.parametrize("case", USAGE_ERRORS, ids=list(USAGE_ERRORS))
-def test_usage_errors_exit_2_with_argparse_message(case):
+def test_usage_errors_exit_2_with_argparse_message(case, monkeypatch):
+    def nothing_is_read(*args, **kwargs):
+        raise AssertionError("a usage error reads no file and fetches no URL")
+
+    monkeypatch.setattr(pd, "read_csv", nothing_is_read)
     args, message = USAGE_ERRORS[case]
     status, stdout, stderr = _run(["tune", *args])
     assert status == 2
@@ -623,6 +654,15 @@ def test_usage_errors_exit_2_with_argparse_message(case):
     assert message in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
     assert stdout == ""
+
+
+@pytest.mark.parametrize("name", ["data:2024.csv", "a b.csv", "c:d.csv"])
+def test_csv_takes_local_paths_that_look_like_urls_to_no_one(name, tmp_path):
+    path = _write(tmp_path / name, "x,y\n" + "1,a\n2,b\n" * 40)
+    args = ["--csv", str(path), "--target", "y", "--n-iter", "1", "--rounds", "1"]
+    status, stdout, stderr = _run(["tune", *args, "--cv", "2", "--max-iter", "1"])
+    assert status == 0, stderr
+    assert _flat(stdout).startswith(f"data: {path}, 80 rows")
 
 
 def test_a_command_is_required():
