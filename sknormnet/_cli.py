@@ -172,12 +172,72 @@ def split_target(frame, target, source):
         n_dropped = int(missing.sum())
         rows = "row" if n_dropped == 1 else "rows"
         say(f"note: dropped {n_dropped} {rows} without a value of {target!r}")
-        X, y = X[~missing], y[~missing]
+        X, y = X[~missing], _typed_as_without_gaps(y[~missing])
     if X.shape[1] == 0:
         raise DataError(
             f"{source} has no feature columns besides the target {target!r}"
         )
     return X, y
+
+
+def _typed_as_without_gaps(y):
+    """The target's values in the dtype pandas gives a column without missing
+    values: the gaps made a column of booleans object and one of integers
+    float."""
+    y = y.infer_objects()
+    if y.dtype.kind == "f" and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    return y
+
+
+def check_values(X, source):
+    """Refuse numbers that the pipeline cannot standardize, naming the column
+    and the row: infinite values, and values so large that the sum of their
+    squares over the rows overflows float64. Missing values are imputed.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The feature columns, before any row is held out.
+    source : str
+        Where the table came from, for the messages.
+    """
+    numeric, _ = _split_columns(X)
+    # the scaler sums n squared deviations from the mean, each below (2 * x)**2
+    largest = math.sqrt(np.finfo(np.float64).max / max(len(X), 1)) / 2
+    for column in numeric:
+        values = X[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            infinite = np.isinf(values)
+            huge = np.abs(values) > largest
+        for bad, problem, remedy in (
+            (
+                infinite,
+                "which no scaler can standardize",
+                "replace it with a number, or leave the cell empty for the "
+                "column's median",
+            ),
+            (
+                huge,
+                f"too large to standardize: over {len(X)} rows the sum of "
+                f"squares overflows float64 beyond {largest:.3g}",
+                "rescale the column (to other units, say), or leave it out with --drop",
+            ),
+        ):
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                more = int(bad.sum()) - 1
+                others = f" (and {more} more rows)" if more else ""
+                raise DataError(
+                    f"column {column!r} of {source} holds {values[first]:.3g} in "
+                    f"row {_row_number(X.index[first])}{others}, {problem}; "
+                    f"{remedy}"
+                )
+
+
+def _row_number(label):
+    """A row's number counted from 1 under the header, from its label."""
+    return label + 1 if isinstance(label, numbers.Integral) else repr(label)
 
 
 def select_features(X, drop, source, target):
@@ -299,13 +359,25 @@ def check_folds(pipeline, X_train, y_train, cv, scoring=DEFAULT_SCORING):
         try:
             probe.fit(X_train.iloc[train], y_train.iloc[train])
         except ValueError as exc:
+            # the remedy of rows only for a fold with too few of them
+            remedy = (
+                f"; with sknormnet tune, {_remedy(n_splits)}"
+                if _too_few_rows(y_train.iloc[train], probe[STEP])
+                else ""
+            )
             raise DataError(
                 f"--cv {n_splits}: the classifier cannot train on a training fold "
-                f"of {len(train)} rows: {_reason(exc)}; with sknormnet tune, "
-                f"{_remedy(n_splits)}"
+                f"of {len(train)} rows: {_reason(exc)}{remedy}"
             ) from None
         if scored:
             continue
+        try:
+            probe.predict_proba(X_train.iloc[test])
+        except ValueError as exc:
+            raise DataError(
+                f"--cv {n_splits}: the classifier trained on a fold cannot "
+                f"predict the {len(test)} rows of its test fold: {_reason(exc)}"
+            ) from None
         try:
             get_scorer(scoring)(probe, X_train.iloc[test], y_train.iloc[test])
         except (ValueError, TypeError) as exc:
@@ -315,6 +387,18 @@ def check_folds(pipeline, X_train, y_train, cv, scoring=DEFAULT_SCORING):
                 "balanced_accuracy, f1_macro or neg_log_loss"
             ) from None
         scored = True
+
+
+def _too_few_rows(y, classifier):
+    """Whether the rows of ``y`` are too few for ``classifier`` to train on:
+    to hold out its stratified early-stopping set and train on the rest, or
+    to fill a batch of two rows (batch normalization)."""
+    counts = y.value_counts()
+    if classifier.early_stopping:
+        n_val = math.ceil(classifier.validation_fraction * len(y))
+        if counts.min() < 2 or n_val < len(counts) or len(y) - n_val < len(counts):
+            return True
+    return len(y) < 2
 
 
 def _reason(exc):
@@ -912,6 +996,7 @@ def tune(
     target = y.name if target is None else target
     check_classes(y, target)
     X = select_features(X, drop, source, target)
+    check_values(X, source)
     if save_onnx:
         check_onnx_export(X)
     X_train, X_test, y_train, y_test = train_test_split(

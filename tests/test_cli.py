@@ -30,7 +30,10 @@ from sknormnet.__main__ import main
 from sknormnet._cli import (
     MIN_WIDTH,
     TEST_SIZE,
+    DataError,
     _note_the_metric,
+    build_pipeline,
+    check_folds,
     print_report,
     rounds_table,
     search_size,
@@ -550,6 +553,27 @@ DATA_ERRORS = {
         "--cv 2: the classifier cannot train on a training fold of 12 rows: "
         "early_stopping needs a stratified validation set",
     ),
+    "infinite value": (
+        "x,y\n" + "1,a\n2,b\n" * 20 + "inf,a\n",
+        [],
+        "column 'x' of data.csv holds inf in row 41, which no scaler can "
+        "standardize; replace it with a number, or leave the cell empty for the "
+        "column's median",
+    ),
+    "values beyond float64": (
+        "x,y\n" + "1,a\n-1e400,b\n" * 20,
+        [],
+        "column 'x' of data.csv holds -inf in row 2 (and 19 more rows), which no "
+        "scaler can standardize",
+    ),
+    "a column of 1e300": (
+        "x,z,y\n" + "1e300,1,a\n-1e300,2,b\n" * 20,
+        [],
+        "column 'x' of data.csv holds 1e+300 in row 1 (and 39 more rows), too "
+        "large to standardize: over 40 rows the sum of squares overflows float64 "
+        "beyond 1.06e+153; rescale the column (to other units, say), or leave it "
+        "out with --drop",
+    ),
 }
 
 
@@ -783,6 +807,70 @@ def test_a_fold_too_small_for_early_stopping_reports_the_classifier_error(tmp_pa
     assert str(error.value).rstrip(".") in stderr
     assert stderr.rstrip().endswith("; with sknormnet tune, give more rows")
     assert "search:" not in stdout
+
+
+def test_an_infinite_value_in_a_held_out_row_stops_before_the_search(tmp_path):
+    # The row is one of those held out to measure the tuned model, which the
+    # search never sees: it is caught when the table is read all the same.
+    y = pd.Series(list("ab" * 40), name="y")
+    held_out = train_test_split(y, test_size=TEST_SIZE, stratify=y, random_state=0)
+    row = int(held_out[1].index[0])
+    x = np.arange(80) % 7 + 0.5
+    x[row] = np.inf
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"x": x, "y": y}).to_csv(path, index=False)
+    out = tmp_path / "results"
+    status, stdout, stderr = _run(
+        ["tune", "--csv", str(path), "--target", "y", *TINY, "--out", str(out)]
+    )
+    assert status == 1
+    assert stderr == (
+        f"sknormnet: error: column 'x' of {path} holds inf in row {row + 1}, which "
+        "no scaler can standardize; replace it with a number, or leave the cell "
+        "empty for the column's median\n"
+    )
+    assert "search:" not in stdout
+    assert list(out.iterdir()) == []
+
+
+def test_cross_validation_failing_for_another_reason_gives_that_reason():
+    # A fold of plenty of rows that the classifier cannot train on: the advice
+    # is the classifier's, not to give more rows.
+    X, y = load_digits(return_X_y=True, as_frame=True)
+    pipeline = build_pipeline(X).set_params(mlp__learning_rate_init=1e6)
+    with pytest.raises(DataError) as error:
+        check_folds(pipeline, X, y, StratifiedKFold(3))
+    message = str(error.value)
+    assert message.startswith(
+        "--cv 3: the classifier cannot train on a training fold of 1198 rows: "
+        "learning_rate_init=1000000.0 made the training loss"
+    )
+    assert "Lower learning_rate_init" in message
+    assert "more rows" not in message and "lower --cv" not in message
+
+
+@pytest.mark.parametrize(
+    "column, labels",
+    [
+        ("True,False,,True", [False, True]),
+        ("1,2,,2", [1, 2]),
+        ("yes,no,,no", ["no", "yes"]),
+    ],
+    ids=["booleans", "integers", "strings"],
+)
+def test_a_target_with_gaps_keeps_the_type_of_its_values(column, labels, tmp_path):
+    values = column.split(",")
+    rows = "".join(f"{i % 7},{values[i % 4]}\n" for i in range(80))
+    path = _write(tmp_path / "data.csv", "x,y\n" + rows)
+    args = dict(csv=str(path), target="y", rounds=1, n_iter=1, cv=2, max_iter=2)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        search, _ = tune(**args)
+    assert "note: dropped 20 rows without a value of 'y'" in out.getvalue()
+    classes = search.best_estimator_.classes_
+    assert classes.tolist() == labels
+    first = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]
+    assert type(first) is type(labels[0])
 
 
 # A search of three rounds of three candidates on iris, a few seconds at most.
