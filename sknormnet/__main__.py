@@ -237,8 +237,14 @@ def _build_parser():
     output.add_argument(
         "--out",
         metavar="DIR",
-        help="write cv_results.csv, model.skops and, with matplotlib, search.png "
-        "and learning_curve.png to this directory (created if missing)",
+        help="write model.skops, cv_results.csv and, with matplotlib, search.png "
+        "and learning_curve.png to this directory (created if missing); one "
+        "holding an earlier result is refused",
+    )
+    output.add_argument(
+        "--force",
+        action="store_true",
+        help="with --out, overwrite the files of an earlier result in DIR",
     )
     output.add_argument(
         "--joblib",
@@ -305,6 +311,8 @@ def main(argv=None):
             tune_parser.error("--joblib needs --out DIR, where to write model.joblib")
         if args.onnx and args.out is None:
             tune_parser.error("--onnx needs --out DIR, where to write model.onnx")
+        if args.force and args.out is None:
+            tune_parser.error("--force needs --out DIR, whose files to overwrite")
         if args.scoring is not None:
             _check_scoring(tune_parser, args.scoring)
     except SystemExit as exc:  # --help, --version, or a usage error
@@ -327,6 +335,7 @@ def main(argv=None):
             scoring=args.scoring,
             drop=args.drop,
             out=args.out,
+            force=args.force,
             save_joblib=args.joblib,
             save_onnx=args.onnx,
         )

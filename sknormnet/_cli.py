@@ -9,9 +9,11 @@ import difflib
 import json
 import math
 import numbers
+import os
 import shutil
 import textwrap
 import threading
+import uuid
 import warnings
 from pathlib import Path
 
@@ -56,6 +58,15 @@ COMPILE_PATIENCE = 3.0
 MIN_WIDTH = 40
 # The metadata entry of model.onnx mapping its inputs' names to the columns.
 ONNX_COLUMNS = "columns"
+# The files sknormnet tune may write to --out, in the order it writes them.
+OUTPUT_FILES = (
+    "model.skops",
+    "model.joblib",
+    "model.onnx",
+    "cv_results.csv",
+    "search.png",
+    "learning_curve.png",
+)
 
 
 class DataError(ValueError):
@@ -655,8 +666,10 @@ def print_report(search, score, n_test):
 # ------------------------------------------------------------------- outputs
 
 
-def prepare_out(out):
-    """Create the output directory up front, so a bad path fails before the search."""
+def prepare_out(out, force=False):
+    """Create the output directory up front, so a bad path fails before the
+    search, and refuse one that holds the files of an earlier result, unless
+    ``force``."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -664,6 +677,12 @@ def prepare_out(out):
         raise DataError(f"--out {out}: exists and is not a directory") from None
     except OSError as exc:
         raise DataError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    earlier = [name for name in OUTPUT_FILES if os.path.lexists(out / name)]
+    if earlier and not force:
+        raise DataError(
+            f"--out {out} holds an earlier result ({', '.join(earlier)}); choose "
+            "another directory, or add --force to overwrite it"
+        )
     return out
 
 
@@ -732,13 +751,36 @@ def to_onnx(pipeline):
     return graph
 
 
-def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
-    """Save the results, the best model and, with matplotlib, two plots.
+def _write_atomically(path, write, saved):
+    """Write ``path`` with ``write(temporary_path)``, then rename it: the file
+    is either whole or left as it was. An OSError is a DataError naming the
+    file, the reason and the files in ``saved``, written before it."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        kept = ", ".join(done.name for done in saved) or "nothing"
+        raise DataError(
+            f"--out {path.parent}: cannot write {path.name} "
+            f"({exc.strerror or exc}); saved before it: {kept}"
+        ) from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
-    The model goes to ``model.skops`` (:func:`skops.io.dump`), which loads
-    without running code; ``save_joblib`` adds ``model.joblib``, a pickle,
-    with a warning that loading it runs code, and ``save_onnx`` adds
-    ``model.onnx``.
+
+def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
+    """Save the best model, the results and, with matplotlib, two plots.
+
+    The model comes first, as ``model.skops`` (:func:`skops.io.dump`), which
+    loads without running code; ``save_joblib`` adds ``model.joblib``, a
+    pickle, with a warning that loading it runs code, and ``save_onnx`` adds
+    ``model.onnx``. Then ``cv_results.csv`` and the plots. Each file is
+    written to a temporary file in ``out``, then renamed: a failure leaves
+    the file as it was, and a DataError says which file, why, and which
+    were saved before it.
 
     Parameters
     ----------
@@ -754,47 +796,60 @@ def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
     Returns
     -------
     paths : list of Path
-        The files written.
+        The files written, in the order written.
     """
     # skops.io takes seconds to import (it lists the types it trusts): only
     # when a model is saved.
     import skops.io
 
-    paths = [out / "cv_results.csv", out / "model.skops"]
-    pd.DataFrame(search.cv_results_).to_csv(paths[0], index=False)
-    skops.io.dump(search.best_estimator_, paths[1])
+    model = search.best_estimator_
+    writers = {"model.skops": lambda path: skops.io.dump(model, path)}
     if save_joblib:
-        paths.append(out / "model.joblib")
-        joblib.dump(search.best_estimator_, paths[-1])
-        say(
-            "warning: model.joblib is a pickle, and loading a pickle runs code: "
-            "load it only from a source you trust (model.skops loads safely)"
-        )
+        writers["model.joblib"] = lambda path: joblib.dump(model, path)
     if save_onnx:
-        paths.append(out / "model.onnx")
-        paths[-1].write_bytes(to_onnx(search.best_estimator_).SerializeToString())
+        writers["model.onnx"] = lambda path: path.write_bytes(
+            to_onnx(model).SerializeToString()
+        )
+    writers["cv_results.csv"] = lambda path: pd.DataFrame(search.cv_results_).to_csv(
+        path, index=False
+    )
     try:
         import matplotlib
     except ImportError:
-        say("note: no plots, matplotlib is not installed (pip install matplotlib)")
-        return paths
+        matplotlib = None
+    else:
+        matplotlib.use("Agg")
+        from sknormnet.plotting import plot_learning_curves, plot_search
 
-    matplotlib.use("Agg")
+        writers["search.png"] = lambda path: _save_figure(plot_search(search)[0], path)
+        writers["learning_curve.png"] = lambda path: _save_figure(
+            plot_learning_curves(model)[0].figure, path, tight=True
+        )
+    paths = []
+    for name, write in writers.items():
+        _write_atomically(out / name, write, paths)
+        paths.append(out / name)
+        if name == "model.joblib":
+            say(
+                "warning: model.joblib is a pickle, and loading a pickle runs "
+                "code: load it only from a source you trust (model.skops loads "
+                "safely)"
+            )
+    if matplotlib is None:
+        say("note: no plots, matplotlib is not installed (pip install matplotlib)")
+    return paths
+
+
+def _save_figure(fig, path, tight=False):
+    """Save ``fig`` as a PNG at ``path`` (whatever its suffix), and close it."""
     import matplotlib.pyplot as plt
 
-    from sknormnet.plotting import plot_learning_curves, plot_search
-
-    fig, _ = plot_search(search)
-    paths.append(out / "search.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
-    axes = plot_learning_curves(search.best_estimator_)
-    fig = axes[0].figure
-    fig.tight_layout()
-    paths.append(out / "learning_curve.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
-    return paths
+    try:
+        if tight:
+            fig.tight_layout()
+        fig.savefig(path, dpi=100, format="png")
+    finally:
+        plt.close(fig)
 
 
 # ------------------------------------------------------------------- command
@@ -944,6 +999,7 @@ def tune(
     scoring=None,
     drop=(),
     out=None,
+    force=False,
     save_joblib=False,
     save_onnx=False,
 ):
@@ -975,7 +1031,11 @@ def tune(
     drop : sequence of str, default=()
         Feature columns to leave out.
     out : str or Path or None, default=None
-        The directory receiving the results, the model and the plots.
+        The directory receiving the results, the model and the plots (see
+        :func:`write_outputs`); one that holds an earlier result is refused
+        before the search.
+    force : bool, default=False
+        Whether to overwrite the files of an earlier result in ``out``.
     save_joblib : bool, default=False
         Whether to save the model as ``model.joblib`` too, next to
         ``model.skops``; needs ``out``.
@@ -991,7 +1051,7 @@ def tune(
         The score of the best pipeline on the held-out rows.
     """
     scoring = DEFAULT_SCORING if scoring is None else scoring
-    out = prepare_out(out) if out is not None else None
+    out = prepare_out(out, force) if out is not None else None
     X, y, source = load_data(csv, target)
     target = y.name if target is None else target
     check_classes(y, target)

@@ -34,6 +34,7 @@ from sknormnet._cli import (
     _note_the_metric,
     build_pipeline,
     check_folds,
+    prepare_out,
     print_report,
     rounds_table,
     search_size,
@@ -241,7 +242,8 @@ def test_tune_prints_what_each_round_sampled(digits_run):
 
 def test_tune_writes_results_model_and_plots(digits_run):
     _, stdout, _, out, search = digits_run
-    expected = ["cv_results.csv", "model.skops", "search.png", "learning_curve.png"]
+    # the model first
+    expected = ["model.skops", "cv_results.csv", "search.png", "learning_curve.png"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     assert f"wrote to {out}: {', '.join(expected)}" in _flat(stdout)
     results = pd.read_csv(out / "cv_results.csv")
@@ -362,7 +364,7 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatc
         "only from a source you trust (model.skops loads safely)"
     )
     assert flat.count(warning) == 1
-    assert f"wrote to {out}: cv_results.csv, model.skops, model.joblib" in flat
+    assert f"wrote to {out}: model.skops, model.joblib, cv_results.csv" in flat
     model, untrusted = _load_skops(out / "model.skops")
     assert "sknormnet.preprocessing.as_text" in untrusted
     pickled = joblib.load(out / "model.joblib")
@@ -427,7 +429,7 @@ def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
     status, stdout, stderr = _run(["tune", *tiny, "--out", str(out), "--onnx"])
     assert status == 0, stderr
-    assert f"wrote to {out}: cv_results.csv, model.skops, model.onnx, " in _flat(stdout)
+    assert f"wrote to {out}: model.skops, model.onnx, cv_results.csv" in _flat(stdout)
     model, _ = _load_skops(out / "model.skops")
     X, y = load_digits(return_X_y=True, as_frame=True)
     _, X_test = train_test_split(X, test_size=TEST_SIZE, stratify=y, random_state=0)
@@ -595,6 +597,100 @@ def test_bad_data_is_one_line_on_stderr_and_exit_1(case, tmp_path):
     assert "held-out" not in stdout
 
 
+@pytest.mark.parametrize("earlier", ["model.skops", "cv_results.csv", "search.png"])
+def test_out_holding_an_earlier_result_is_refused_before_the_search(earlier, tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out / earlier, "an earlier result")
+    _write(out / "notes.txt", "the user's own file")
+    status, stdout, stderr = _run(["tune", *TINY, "--out", str(out)])
+    assert status == 1
+    assert stderr == (
+        f"sknormnet: error: --out {out} holds an earlier result ({earlier}); "
+        "choose another directory, or add --force to overwrite it\n"
+    )
+    assert stdout == ""
+    assert (out / earlier).read_text() == "an earlier result"
+
+
+def _files(directory):
+    """The names in ``directory``, temporary files included."""
+    return sorted(path.name for path in directory.iterdir())
+
+
+def test_force_overwrites_an_earlier_result(digits_run, tmp_path):
+    search = digits_run[4]
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out / "model.skops", "an earlier result")
+    with contextlib.redirect_stdout(io.StringIO()):
+        paths = write_outputs(search, prepare_out(out, force=True))
+    assert [path.name for path in paths] == [
+        "model.skops",
+        "cv_results.csv",
+        "search.png",
+        "learning_curve.png",
+    ]
+    assert _files(out) == sorted(path.name for path in paths)
+    model, _ = _load_skops(out / "model.skops")
+    X, _ = load_digits(return_X_y=True, as_frame=True)
+    assert_array_equal(model.predict(X), search.best_estimator_.predict(X))
+
+
+def test_a_write_failure_names_the_file_and_what_was_saved(digits_run, tmp_path):
+    # the issue's case: --force over a result whose cv_results.csv is a directory
+    search = digits_run[4]
+    out = tmp_path / "results"
+    (out / "cv_results.csv").mkdir(parents=True)
+    with contextlib.redirect_stdout(io.StringIO()):
+        with pytest.raises(DataError) as error:
+            write_outputs(search, prepare_out(out, force=True))
+    assert str(error.value) == (
+        f"--out {out}: cannot write cv_results.csv (Is a directory); saved before "
+        "it: model.skops"
+    )
+    assert _files(out) == ["cv_results.csv", "model.skops"]  # no temporary file
+    _load_skops(out / "model.skops")
+
+
+def test_a_file_is_written_whole_or_left_as_it_was(digits_run, tmp_path, monkeypatch):
+    # A write that fails midway (a full disk) leaves the earlier file intact:
+    # each file goes to a temporary file, renamed once complete.
+    search = digits_run[4]
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out / "model.skops", b"the earlier model")
+    skops_io = pytest.importorskip("skops.io")
+
+    def disk_full(obj, file):
+        with open(file, "wb") as partial:
+            partial.write(b"half a mod")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(skops_io, "dump", disk_full)
+    with contextlib.redirect_stdout(io.StringIO()):
+        with pytest.raises(DataError) as error:
+            write_outputs(search, prepare_out(out, force=True))
+    assert str(error.value) == (
+        f"--out {out}: cannot write model.skops (No space left on device); saved "
+        "before it: nothing"
+    )
+    assert _files(out) == ["model.skops"]
+    assert (out / "model.skops").read_bytes() == b"the earlier model"
+
+
+def test_a_write_failure_in_the_command_is_one_line(tmp_path):
+    out = tmp_path / "results"
+    (out / "model.skops").mkdir(parents=True)
+    status, stdout, stderr = _run(["tune", *TINY, "--out", str(out), "--force"])
+    assert status == 1
+    assert stderr == (
+        f"sknormnet: error: --out {out}: cannot write model.skops (Is a "
+        "directory); saved before it: nothing\n"
+    )
+    assert "held-out test accuracy" in stdout  # the report came first
+
+
 def test_out_that_is_a_file_fails_before_the_search(tmp_path):
     taken = _write(tmp_path / "taken", "not a directory")
     status, stdout, stderr = _run(["tune", *TINY, "--out", str(taken)])
@@ -607,6 +703,7 @@ USAGE_ERRORS = {
     "target without csv": (["--target", "y"], "--target needs --csv PATH"),
     "joblib without out": (["--joblib"], "--joblib needs --out DIR"),
     "onnx without out": (["--onnx"], "--onnx needs --out DIR"),
+    "force without out": (["--force"], "--force needs --out DIR"),
     "csv without target": (["--csv", "data.csv"], "--csv needs --target COLUMN"),
     "rounds 0": (["--rounds", "0"], "argument --rounds: must be at least 1, got 0"),
     "n-iter 0": (["--n-iter", "0"], "argument --n-iter: must be at least 1, got 0"),
@@ -1123,7 +1220,7 @@ def test_write_outputs_without_matplotlib(small_search, tmp_path, monkeypatch):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         paths = write_outputs(small_search, tmp_path)
-    assert [p.name for p in paths] == ["cv_results.csv", "model.skops"]
+    assert [p.name for p in paths] == ["model.skops", "cv_results.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cv_results.csv",
         "model.skops",
