@@ -355,6 +355,29 @@ def _batch_slices(n_samples, batch_size, min_batch_size):
     return slices
 
 
+_NETWORK_ARRAYS = (
+    "coefs_",
+    "intercepts_",
+    "gammas_",
+    "betas_",
+    "running_means_",
+    "running_vars_",
+)
+
+
+def _check_saved_arrays(state):
+    """Refuse the state of a fitted model that lacks arrays of its network:
+    it would load as fitted and fail at its first prediction."""
+    fitted = [name for name in state if name.endswith("_") and name[0] != "_"]
+    missing = [name for name in _NETWORK_ARRAYS if name not in state]
+    if fitted and missing:
+        raise ValueError(
+            f"the saved state of a fitted MLPBatchNormClassifier lacks {missing}: "
+            "it was truncated or changed after it was saved; save the model "
+            "again."
+        )
+
+
 def _optimizer_state(optimizer):
     """An optimizer as builtins and arrays: the name of its solver and its
     other attributes than the hyperparameters (its ``moments``, a list of
@@ -1007,6 +1030,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     original_sknormnet_version=saved_version,
                 )
             )
+        _check_saved_arrays(state)
         super().__setstate__(state)
         if getattr(self, "_optimizer", None) is not None:
             self._optimizer = _optimizer_from_state(self._optimizer, self)

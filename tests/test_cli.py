@@ -17,7 +17,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import RidgeClassifier
@@ -49,6 +48,7 @@ from sknormnet.distributions import (
     categorical,
     loguniform,
 )
+from sknormnet.io import TRUSTED_TYPES, load
 from sknormnet.model_selection import CoarseToFineSearchCV
 
 # A budget of a few seconds: 2 rounds of 2 candidates, 2 folds, 5 epochs.
@@ -80,42 +80,24 @@ def _too_wide(text, width):
     return [line for line in text.splitlines() if len(line) > width]
 
 
-OLD_SKLEARN_REMAINDER = "sklearn.compose._column_transformer._RemainderColsList"
-SKLEARN_VERSION = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
-
-
-def _documented_trusted_types():
-    """The list of types the page of the command line tells users to trust
-    when loading ``model.skops``."""
-    with open(_repository_file("docs/cli.rst"), encoding="utf-8") as page:
-        text = page.read()
-    block = re.search(r"^ +trusted = \[\n(.*?)^ +\]", text, re.MULTILINE | re.DOTALL)
-    assert block, "no `trusted = [...]` list in docs/cli.rst"
-    return re.findall(r'"([\w.]+)",', block.group(1))
-
-
 def _load_skops(path):
     """The model saved at ``path``, loaded as the documentation says; checks
-    that the file asks to trust only public names of sknormnet."""
+    that the file asks to trust only types that sknormnet.io.load trusts, and
+    of sknormnet only public names."""
     skops_io = pytest.importorskip("skops.io")
     untrusted = skops_io.get_untrusted_types(file=path)
-    trusted = _documented_trusted_types()
-    if SKLEARN_VERSION < (1, 7):
-        # the page's note for older scikit-learn
-        trusted.append(OLD_SKLEARN_REMAINDER)
-    assert set(untrusted) <= set(trusted)
+    assert set(untrusted) <= set(TRUSTED_TYPES)
     for name in untrusted:
-        if name in ("numpy.dtype", OLD_SKLEARN_REMAINDER):
-            continue  # types of numpy's and scikit-learn's, see the page
         module, _, attribute = name.rpartition(".")
-        assert module.split(".")[0] == "sknormnet", name
+        if module.split(".")[0] != "sknormnet":
+            continue  # types of numpy's and scikit-learn's, see the page
         value = getattr(importlib.import_module(module), attribute)
         public = getattr(sknormnet, attribute, None) is value or (
             not any(part.startswith("_") for part in module.split("."))
             and attribute in importlib.import_module(module).__all__
         )
         assert public, f"{name} is not a public name of sknormnet"
-    return skops_io.load(path, trusted=trusted), untrusted
+    return load(path), untrusted
 
 
 # ----------------------------------------------------------- digits, end to end
