@@ -1,6 +1,11 @@
+import warnings
+
 import matplotlib
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -116,3 +121,47 @@ def test_plot_learning_curves_requires_a_fitted_model():
 
     with pytest.raises(NotFittedError):
         plot_learning_curves(MLPBatchNormClassifier())
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_an_unfitted_model_is_said_to_be_unfitted(pipeline):
+    model = MLPBatchNormClassifier()
+    if pipeline:
+        model = make_pipeline(StandardScaler(), model)
+    with pytest.raises(
+        NotFittedError,
+        match=r"^plot_learning_curves draws the histories of a fitted model, and "
+        r"this MLPBatchNormClassifier is not fitted yet: call fit",
+    ):
+        plot_learning_curves(model)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [LogisticRegression(), MLPClassifier((4,), max_iter=3)],
+    ids=["LogisticRegression", "MLPClassifier"],
+)
+def test_a_fitted_estimator_without_the_histories_is_said_so(other, digits):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        other.fit(X, y)
+    with pytest.raises(
+        ValueError,
+        match=rf"per-epoch histories of an MLPBatchNormClassifier .*this fitted "
+        rf"{type(other).__name__} does not have",
+    ):
+        plot_learning_curves(other)
+
+
+def test_a_model_without_a_whole_epoch_is_said_to_have_no_history():
+    # its first epoch diverged: the model keeps its initial weights, no epoch
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    model = MLPBatchNormClassifier((4,), learning_rate_init=1e6, random_state=0)
+    with pytest.raises(ValueError, match="diverged"):
+        model.fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"has no history to draw: it trained no whole epoch"
+    ):
+        plot_learning_curves(model)
