@@ -518,7 +518,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         Whether ``fit`` continues from the current weights and optimizer
         state instead of starting anew. Its early stopping, best loss and
         best epoch are its own all the same: a warm-started ``fit`` restores
-        its own best epoch, never one of an earlier fit.
+        its own best epoch, never one of an earlier fit. Its ``y`` must hold
+        the classes of the fitted model, no fewer and no others, as in
+        scikit-learn's ``MLPClassifier``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the shuffling and the validation
@@ -768,7 +770,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows in the loss and in the validation metrics.
+            Weights of the rows in the loss and in the validation metrics:
+            finite, 0 or more, not all 0, of a total the loss can carry in
+            the data's dtype (about 4e292 in float64, 4e31 in float32).
 
         Returns
         -------
@@ -799,10 +803,11 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            Every class that will ever be seen; required on the first call,
-            ignored afterwards.
+            Every class that will ever be seen; required on the first call.
+            Later calls may pass the same classes (in any order) or none;
+            other classes raise, as in scikit-learn's ``MLPClassifier``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows in the loss.
+            Weights of the rows in the loss, checked as in ``fit``.
 
         Returns
         -------
