@@ -215,6 +215,7 @@ def _check_sample_weight_values(sample_weight, n_samples, dtype):
     values = np.asarray(sample_weight)
     if values.ndim > 1 or values.dtype.kind not in "biuf":
         return  # scikit-learn's check says what is wrong
+    scalar = values.ndim == 0  # one weight for every row
     values = np.atleast_1d(values).astype(np.float64)
     for bad, what, remedy in (
         (~np.isfinite(values), "non-finite (NaN or inf)", "a finite weight"),
@@ -222,14 +223,14 @@ def _check_sample_weight_values(sample_weight, n_samples, dtype):
     ):
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            where = f"row {first}: " if values.size > 1 else ""
+            where = "" if scalar else f"row {first}: "
             raise ValueError(
                 f"sample_weight has {np.count_nonzero(bad)} {what} value(s) "
                 f"({where}{float(values[first])}); give every row {remedy}, 0 to "
                 "leave it out of the loss."
             )
     with np.errstate(over="ignore"):
-        total = float(values.sum()) * (n_samples if values.size == 1 else 1)
+        total = float(values.sum()) * (n_samples if scalar else 1)
     _check_total_weight(total, dtype, "The sample weights")
 
 
