@@ -44,7 +44,7 @@ for batch_norm in (True, False):
     models[label] = network
     results[label] = {
         "epochs": network.n_iter_,
-        "best epoch": network.best_epoch_ + 1,
+        "best epoch": network.best_epoch_,
         "test accuracy": model.score(X_test, y_test),
     }
 

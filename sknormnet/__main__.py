@@ -9,7 +9,10 @@ and usage errors answer at once.
 
 import argparse
 import difflib
+import math
+import re
 import sys
+from urllib.parse import urlsplit, uses_netloc, uses_params, uses_relative
 
 from sknormnet import __version__
 
@@ -65,14 +68,35 @@ def _int_at_least(minimum):
 
 
 def _number_above_one(text):
-    """An argparse type: a number greater than 1."""
+    """An argparse type: a finite number greater than 1."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 1:
-        raise argparse.ArgumentTypeError(f"must be greater than 1, got {text}")
+    if not (math.isfinite(value) and value > 1):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number greater than 1, got {text}"
+        )
     return value
+
+
+# What pandas would fetch rather than open: a URL of a scheme that urllib
+# knows, or anything of the form scheme://, which fsspec handles (s3://,
+# gcs://, ...).
+_URL_SCHEMES = {
+    scheme for scheme in uses_relative + uses_netloc + uses_params if scheme
+}
+_SCHEME_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _local_path(text):
+    """An argparse type: the path of a local file, not a URL."""
+    if _SCHEME_SLASHES.match(text) or urlsplit(text).scheme.lower() in _URL_SCHEMES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a URL; sknormnet tune reads local files only: "
+            "download the file and give its path"
+        )
+    return text
 
 
 def _n_jobs(text):
@@ -119,7 +143,9 @@ def _build_parser():
     data.add_argument(
         "--csv",
         metavar="PATH",
-        help="a CSV file with a header row; missing values are imputed",
+        type=_local_path,
+        help="a local CSV file with a header row (not a URL); missing values "
+        "are imputed",
     )
     data.add_argument(
         "--target", metavar="COLUMN", help="the column of class labels to predict"
@@ -211,8 +237,14 @@ def _build_parser():
     output.add_argument(
         "--out",
         metavar="DIR",
-        help="write cv_results.csv, model.skops and, with matplotlib, search.png "
-        "and learning_curve.png to this directory (created if missing)",
+        help="write model.skops, cv_results.csv and, with matplotlib, search.png "
+        "and learning_curve.png to this directory (created if missing); one "
+        "holding an earlier result is refused",
+    )
+    output.add_argument(
+        "--force",
+        action="store_true",
+        help="with --out, overwrite the files of an earlier result in DIR",
     )
     output.add_argument(
         "--joblib",
@@ -279,6 +311,8 @@ def main(argv=None):
             tune_parser.error("--joblib needs --out DIR, where to write model.joblib")
         if args.onnx and args.out is None:
             tune_parser.error("--onnx needs --out DIR, where to write model.onnx")
+        if args.force and args.out is None:
+            tune_parser.error("--force needs --out DIR, whose files to overwrite")
         if args.scoring is not None:
             _check_scoring(tune_parser, args.scoring)
     except SystemExit as exc:  # --help, --version, or a usage error
@@ -301,6 +335,7 @@ def main(argv=None):
             scoring=args.scoring,
             drop=args.drop,
             out=args.out,
+            force=args.force,
             save_joblib=args.joblib,
             save_onnx=args.onnx,
         )

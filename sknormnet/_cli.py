@@ -6,11 +6,14 @@ one line on stderr.
 """
 
 import difflib
+import json
 import math
 import numbers
+import os
 import shutil
 import textwrap
 import threading
+import uuid
 import warnings
 from pathlib import Path
 
@@ -53,6 +56,17 @@ IMBALANCED = 3
 COMPILE_PATIENCE = 3.0
 # Lines are fitted to the terminal, but never narrower than this.
 MIN_WIDTH = 40
+# The metadata entry of model.onnx mapping its inputs' names to the columns.
+ONNX_COLUMNS = "columns"
+# The files sknormnet tune may write to --out, in the order it writes them.
+OUTPUT_FILES = (
+    "model.skops",
+    "model.joblib",
+    "model.onnx",
+    "cv_results.csv",
+    "search.png",
+    "learning_curve.png",
+)
 
 
 class DataError(ValueError):
@@ -169,12 +183,72 @@ def split_target(frame, target, source):
         n_dropped = int(missing.sum())
         rows = "row" if n_dropped == 1 else "rows"
         say(f"note: dropped {n_dropped} {rows} without a value of {target!r}")
-        X, y = X[~missing], y[~missing]
+        X, y = X[~missing], _typed_as_without_gaps(y[~missing])
     if X.shape[1] == 0:
         raise DataError(
             f"{source} has no feature columns besides the target {target!r}"
         )
     return X, y
+
+
+def _typed_as_without_gaps(y):
+    """The target's values in the dtype pandas gives a column without missing
+    values: the gaps made a column of booleans object and one of integers
+    float."""
+    y = y.infer_objects()
+    if y.dtype.kind == "f" and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    return y
+
+
+def check_values(X, source):
+    """Refuse numbers that the pipeline cannot standardize, naming the column
+    and the row: infinite values, and values so large that the sum of their
+    squares over the rows overflows float64. Missing values are imputed.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The feature columns, before any row is held out.
+    source : str
+        Where the table came from, for the messages.
+    """
+    numeric, _ = _split_columns(X)
+    # the scaler sums n squared deviations from the mean, each below (2 * x)**2
+    largest = math.sqrt(np.finfo(np.float64).max / max(len(X), 1)) / 2
+    for column in numeric:
+        values = X[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            infinite = np.isinf(values)
+            huge = np.abs(values) > largest
+        for bad, problem, remedy in (
+            (
+                infinite,
+                "which no scaler can standardize",
+                "replace it with a number, or leave the cell empty for the "
+                "column's median",
+            ),
+            (
+                huge,
+                f"too large to standardize: over {len(X)} rows the sum of "
+                f"squares overflows float64 beyond {largest:.3g}",
+                "rescale the column (to other units, say), or leave it out with --drop",
+            ),
+        ):
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                more = int(bad.sum()) - 1
+                others = f" (and {more} more rows)" if more else ""
+                raise DataError(
+                    f"column {column!r} of {source} holds {values[first]:.3g} in "
+                    f"row {_row_number(X.index[first])}{others}, {problem}; "
+                    f"{remedy}"
+                )
+
+
+def _row_number(label):
+    """A row's number counted from 1 under the header, from its label."""
+    return label + 1 if isinstance(label, numbers.Integral) else repr(label)
 
 
 def select_features(X, drop, source, target):
@@ -296,13 +370,25 @@ def check_folds(pipeline, X_train, y_train, cv, scoring=DEFAULT_SCORING):
         try:
             probe.fit(X_train.iloc[train], y_train.iloc[train])
         except ValueError as exc:
+            # the remedy of rows only for a fold with too few of them
+            remedy = (
+                f"; with sknormnet tune, {_remedy(n_splits)}"
+                if _too_few_rows(y_train.iloc[train], probe[STEP])
+                else ""
+            )
             raise DataError(
                 f"--cv {n_splits}: the classifier cannot train on a training fold "
-                f"of {len(train)} rows: {_reason(exc)}; with sknormnet tune, "
-                f"{_remedy(n_splits)}"
+                f"of {len(train)} rows: {_reason(exc)}{remedy}"
             ) from None
         if scored:
             continue
+        try:
+            probe.predict_proba(X_train.iloc[test])
+        except ValueError as exc:
+            raise DataError(
+                f"--cv {n_splits}: the classifier trained on a fold cannot "
+                f"predict the {len(test)} rows of its test fold: {_reason(exc)}"
+            ) from None
         try:
             get_scorer(scoring)(probe, X_train.iloc[test], y_train.iloc[test])
         except (ValueError, TypeError) as exc:
@@ -312,6 +398,18 @@ def check_folds(pipeline, X_train, y_train, cv, scoring=DEFAULT_SCORING):
                 "balanced_accuracy, f1_macro or neg_log_loss"
             ) from None
         scored = True
+
+
+def _too_few_rows(y, classifier):
+    """Whether the rows of ``y`` are too few for ``classifier`` to train on:
+    to hold out its stratified early-stopping set and train on the rest, or
+    to fill a batch of two rows (batch normalization)."""
+    counts = y.value_counts()
+    if classifier.early_stopping:
+        n_val = math.ceil(classifier.validation_fraction * len(y))
+        if counts.min() < 2 or n_val < len(counts) or len(y) - n_val < len(counts):
+            return True
+    return len(y) < 2
 
 
 def _reason(exc):
@@ -568,8 +666,10 @@ def print_report(search, score, n_test):
 # ------------------------------------------------------------------- outputs
 
 
-def prepare_out(out):
-    """Create the output directory up front, so a bad path fails before the search."""
+def prepare_out(out, force=False):
+    """Create the output directory up front, so a bad path fails before the
+    search, and refuse one that holds the files of an earlier result, unless
+    ``force``."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -577,6 +677,12 @@ def prepare_out(out):
         raise DataError(f"--out {out}: exists and is not a directory") from None
     except OSError as exc:
         raise DataError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    earlier = [name for name in OUTPUT_FILES if os.path.lexists(out / name)]
+    if earlier and not force:
+        raise DataError(
+            f"--out {out} holds an earlier result ({', '.join(earlier)}); choose "
+            "another directory, or add --force to overwrite it"
+        )
     return out
 
 
@@ -617,28 +723,64 @@ def to_onnx(pipeline):
     Returns
     -------
     graph : onnx.ModelProto
-        One float32 input of shape ``(n_rows, 1)`` per column, in the order of
-        the columns, named after them (with skl2onnx's spelling: ``_`` for
-        what an ONNX name cannot hold); outputs ``label`` and
+        One float32 input of shape ``(n_rows, 1)`` per column, named after it
+        (with skl2onnx's spelling: ``_`` for what an ONNX name cannot hold);
+        the metadata entry ``ONNX_COLUMNS`` maps each input's name to its
+        column's, as JSON, so that rows are fed to the inputs by the names
+        of their columns, whatever their order. Outputs ``label`` and
         ``probabilities`` (float32, columns in the order of the classes).
     """
+    import onnx
     import skl2onnx
 
     import sknormnet.onnx  # noqa: F401  (registers the classifier's converter)
 
-    columns = pipeline.feature_names_in_
+    columns = [str(column) for column in pipeline.feature_names_in_]
     example = pd.DataFrame(np.zeros((1, len(columns)), np.float32), columns=columns)
     options = {MLPBatchNormClassifier: {"zipmap": False}}
-    return skl2onnx.to_onnx(pipeline, example, options=options)
+    graph = skl2onnx.to_onnx(pipeline, example, options=options)
+    # skl2onnx declares one input per column of the example, in their order
+    inputs = [node.name for node in graph.graph.input]
+    if len(inputs) != len(columns):
+        raise RuntimeError(
+            f"skl2onnx made {len(inputs)} inputs of {len(columns)} columns"
+        )
+    onnx.helper.set_model_props(
+        graph, {ONNX_COLUMNS: json.dumps(dict(zip(inputs, columns)))}
+    )
+    return graph
+
+
+def _write_atomically(path, write, saved):
+    """Write ``path`` with ``write(temporary_path)``, then rename it: the file
+    is either whole or left as it was. An OSError is a DataError naming the
+    file, the reason and the files in ``saved``, written before it."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        kept = ", ".join(done.name for done in saved) or "nothing"
+        raise DataError(
+            f"--out {path.parent}: cannot write {path.name} "
+            f"({exc.strerror or exc}); saved before it: {kept}"
+        ) from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
-    """Save the results, the best model and, with matplotlib, two plots.
+    """Save the best model, the results and, with matplotlib, two plots.
 
-    The model goes to ``model.skops`` (:func:`skops.io.dump`), which loads
-    without running code; ``save_joblib`` adds ``model.joblib``, a pickle,
-    with a warning that loading it runs code, and ``save_onnx`` adds
-    ``model.onnx``.
+    The model comes first, as ``model.skops`` (:func:`skops.io.dump`), which
+    loads without running code; ``save_joblib`` adds ``model.joblib``, a
+    pickle, with a warning that loading it runs code, and ``save_onnx`` adds
+    ``model.onnx``. Then ``cv_results.csv`` and the plots. Each file is
+    written to a temporary file in ``out``, then renamed: a failure leaves
+    the file as it was, and a DataError says which file, why, and which
+    were saved before it.
 
     Parameters
     ----------
@@ -654,47 +796,60 @@ def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
     Returns
     -------
     paths : list of Path
-        The files written.
+        The files written, in the order written.
     """
     # skops.io takes seconds to import (it lists the types it trusts): only
     # when a model is saved.
     import skops.io
 
-    paths = [out / "cv_results.csv", out / "model.skops"]
-    pd.DataFrame(search.cv_results_).to_csv(paths[0], index=False)
-    skops.io.dump(search.best_estimator_, paths[1])
+    model = search.best_estimator_
+    writers = {"model.skops": lambda path: skops.io.dump(model, path)}
     if save_joblib:
-        paths.append(out / "model.joblib")
-        joblib.dump(search.best_estimator_, paths[-1])
-        say(
-            "warning: model.joblib is a pickle, and loading a pickle runs code: "
-            "load it only from a source you trust (model.skops loads safely)"
-        )
+        writers["model.joblib"] = lambda path: joblib.dump(model, path)
     if save_onnx:
-        paths.append(out / "model.onnx")
-        paths[-1].write_bytes(to_onnx(search.best_estimator_).SerializeToString())
+        writers["model.onnx"] = lambda path: path.write_bytes(
+            to_onnx(model).SerializeToString()
+        )
+    writers["cv_results.csv"] = lambda path: pd.DataFrame(search.cv_results_).to_csv(
+        path, index=False
+    )
     try:
         import matplotlib
     except ImportError:
-        say("note: no plots, matplotlib is not installed (pip install matplotlib)")
-        return paths
+        matplotlib = None
+    else:
+        matplotlib.use("Agg")
+        from sknormnet.plotting import plot_learning_curves, plot_search
 
-    matplotlib.use("Agg")
+        writers["search.png"] = lambda path: _save_figure(plot_search(search)[0], path)
+        writers["learning_curve.png"] = lambda path: _save_figure(
+            plot_learning_curves(model)[0].figure, path, tight=True
+        )
+    paths = []
+    for name, write in writers.items():
+        _write_atomically(out / name, write, paths)
+        paths.append(out / name)
+        if name == "model.joblib":
+            say(
+                "warning: model.joblib is a pickle, and loading a pickle runs "
+                "code: load it only from a source you trust (model.skops loads "
+                "safely)"
+            )
+    if matplotlib is None:
+        say("note: no plots, matplotlib is not installed (pip install matplotlib)")
+    return paths
+
+
+def _save_figure(fig, path, tight=False):
+    """Save ``fig`` as a PNG at ``path`` (whatever its suffix), and close it."""
     import matplotlib.pyplot as plt
 
-    from sknormnet.plotting import plot_learning_curves, plot_search
-
-    fig, _ = plot_search(search)
-    paths.append(out / "search.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
-    axes = plot_learning_curves(search.best_estimator_)
-    fig = axes[0].figure
-    fig.tight_layout()
-    paths.append(out / "learning_curve.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
-    return paths
+    try:
+        if tight:
+            fig.tight_layout()
+        fig.savefig(path, dpi=100, format="png")
+    finally:
+        plt.close(fig)
 
 
 # ------------------------------------------------------------------- command
@@ -844,6 +999,7 @@ def tune(
     scoring=None,
     drop=(),
     out=None,
+    force=False,
     save_joblib=False,
     save_onnx=False,
 ):
@@ -875,7 +1031,11 @@ def tune(
     drop : sequence of str, default=()
         Feature columns to leave out.
     out : str or Path or None, default=None
-        The directory receiving the results, the model and the plots.
+        The directory receiving the results, the model and the plots (see
+        :func:`write_outputs`); one that holds an earlier result is refused
+        before the search.
+    force : bool, default=False
+        Whether to overwrite the files of an earlier result in ``out``.
     save_joblib : bool, default=False
         Whether to save the model as ``model.joblib`` too, next to
         ``model.skops``; needs ``out``.
@@ -891,11 +1051,12 @@ def tune(
         The score of the best pipeline on the held-out rows.
     """
     scoring = DEFAULT_SCORING if scoring is None else scoring
-    out = prepare_out(out) if out is not None else None
+    out = prepare_out(out, force) if out is not None else None
     X, y, source = load_data(csv, target)
     target = y.name if target is None else target
     check_classes(y, target)
     X = select_features(X, drop, source, target)
+    check_values(X, source)
     if save_onnx:
         check_onnx_export(X)
     X_train, X_test, y_train, y_test = train_test_split(

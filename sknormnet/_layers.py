@@ -232,11 +232,15 @@ def _batch_norm_backward_kernel(
             )
 
 
+class BatchNormOverflowError(ValueError):
+    """The variance of a batch's pre-activations overflowed the dtype."""
+
+
 def _raise_overflow(z):
     magnitude = float(np.max(np.abs(z)))
     dtype = z.dtype
     remedy = " or train in float64" if dtype == np.float32 else ""
-    raise ValueError(
+    raise BatchNormOverflowError(
         f"batch normalization cannot normalize pre-activations of about "
         f"{magnitude:.3g}: their variance overflows {dtype} (largest value "
         f"{np.finfo(dtype).max:.3g}). The features are on too large a scale; "

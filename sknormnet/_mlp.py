@@ -72,15 +72,30 @@ else:
     _CALLBACK_BASES = (CallbackSupportMixin,)
 
 
+def _is_layer_size(value):
+    """Whether ``value`` is a positive int (a bool is not a size)."""
+    return (
+        isinstance(value, Integral)
+        and not isinstance(value, bool | np.bool_)
+        and value >= 1
+    )
+
+
 def _as_layer_sizes(estimator):
     """``hidden_layer_sizes`` as a list of ints, each checked to be positive.
 
-    The declarative constraints accept any array-like; the per-element check
-    lives here and raises the same error type with the same wording.
+    The declarative constraints accept any array-like, a dict or a set
+    included; the check of the container and of each element lives here and
+    raises the same error type with the same wording.
     """
     sizes = estimator.hidden_layer_sizes
-    sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-    if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
+    if _is_layer_size(sizes):
+        sizes = [sizes]
+    elif isinstance(sizes, Sequence | np.ndarray) and not isinstance(sizes, str):
+        sizes = list(sizes)
+    else:
+        sizes = None
+    if sizes is None or not all(_is_layer_size(size) for size in sizes):
         raise InvalidParameterError(
             "The 'hidden_layer_sizes' parameter of "
             f"{type(estimator).__name__} must be a positive int or a sequence "
@@ -97,6 +112,11 @@ _DIVERGENCE_FACTOR = 100.0
 # The loss at the initial weights is about log(n_classes); the floor keeps the
 # threshold sensible should it start near 0.
 _SMALLEST_INITIAL_LOSS = 0.5
+# A fit also diverged when its loss rose above this many times where it
+# started (the initial loss or the class priors', the larger) and it ended
+# no lower than the priors' loss: it is warned about at its end (see
+# _warn_if_no_better_than_priors).
+_RISE_FACTOR = 10.0
 
 
 def _check_labels(labels, name):
@@ -112,6 +132,45 @@ def _check_labels(labels, name):
         )
 
 
+def _check_one_label_per_row(y):
+    """Refuse a target of several columns: the softmax gives one class per row.
+
+    A single column (shape ``(n, 1)``) is left to scikit-learn, which ravels
+    it with a DataConversionWarning.
+    """
+    shape = getattr(y, "shape", None)  # arrays, frames, sparse matrices
+    if shape is None and isinstance(y, Sequence) and not isinstance(y, str):
+        try:
+            shape = np.shape(y)
+        except ValueError:  # ragged nested lists: validate_data says so
+            return
+    if shape is not None and len(shape) == 2 and shape[1] > 1:
+        raise ValueError(
+            f"y has shape {shape}: {shape[1]} labels per row (a multilabel or "
+            "multi-output target), but MLPBatchNormClassifier is a softmax "
+            "classifier, which predicts exactly one class per row. Pass a 1-D y "
+            "of class labels, or fit one classifier per column with "
+            "sklearn.multioutput.MultiOutputClassifier(MLPBatchNormClassifier())."
+        )
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(estimator):
+    """Put back the estimator's attributes if the block raises.
+
+    For the checks of the data before training: they only bind attributes
+    (a new network included), so the attributes of before are the model of
+    before, and a refused call leaves it as it was.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
 @contextlib.contextmanager
 def _clear_label_errors(name):
     """Turn numpy's failure to sort labels of mixed types into a clear error."""
@@ -123,6 +182,60 @@ def _clear_label_errors(name):
             "which cannot be sorted into classes; convert them to one type, "
             "e.g. with y.astype(str)."
         ) from error
+
+
+def _largest_total_weight(dtype):
+    """The largest sum of row weights that training in ``dtype`` takes: the
+    weighted losses summed over an epoch stay finite below it, with room
+    for a loss of ``1 / eps``."""
+    finfo = np.finfo(dtype)
+    return float(finfo.max) * float(finfo.eps)
+
+
+def _check_total_weight(total, dtype, name):
+    """Refuse row weights (``name``) of a total of 0, or too large for ``dtype``."""
+    if total == 0:
+        raise ValueError(
+            f"{name} are zero for every row, which leaves nothing to train on; "
+            "give some rows a positive weight."
+        )
+    largest = _largest_total_weight(dtype)
+    if not total <= largest:
+        amount = f"{total:.3g}" if math.isfinite(total) else "more than 1.8e+308"
+        raise ValueError(
+            f"{name} sum to {amount}, more than training in {np.dtype(dtype)} "
+            f"can carry (at most {largest:.3g}: the weighted loss would "
+            "overflow). Divide the weights by a common factor, such as their "
+            "mean, and alpha by the same factor to keep the same L2 penalty."
+        )
+
+
+def _check_sample_weight_values(sample_weight, n_samples, dtype):
+    """Refuse sample weights that are not finite, negative, or too large.
+
+    Before scikit-learn's own check of their shape and type, whose cast to
+    ``dtype`` would turn a weight too large for it into inf.
+    """
+    values = np.asarray(sample_weight)
+    if values.ndim > 1 or values.dtype.kind not in "biuf":
+        return  # scikit-learn's check says what is wrong
+    scalar = values.ndim == 0  # one weight for every row
+    values = np.atleast_1d(values).astype(np.float64)
+    for bad, what, remedy in (
+        (~np.isfinite(values), "non-finite (NaN or inf)", "a finite weight"),
+        (values < 0, "negative", "a weight of 0 or more"),
+    ):
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            where = "" if scalar else f"row {first}: "
+            raise ValueError(
+                f"sample_weight has {np.count_nonzero(bad)} {what} value(s) "
+                f"({where}{float(values[first])}); give every row {remedy}, 0 to "
+                "leave it out of the loss."
+            )
+    with np.errstate(over="ignore"):
+        total = float(values.sum()) * (n_samples if scalar else 1)
+    _check_total_weight(total, dtype, "The sample weights")
 
 
 class _MemoryEstimate:
@@ -195,6 +308,29 @@ def _batch_slices(n_samples, batch_size, min_batch_size):
     if len(slices) > 1 and slices[-1].stop - slices[-1].start < min_batch_size:
         slices[-2:] = [slice(slices[-2].start, slices[-1].stop)]
     return slices
+
+
+_NETWORK_ARRAYS = (
+    "coefs_",
+    "intercepts_",
+    "gammas_",
+    "betas_",
+    "running_means_",
+    "running_vars_",
+)
+
+
+def _check_saved_arrays(state):
+    """Refuse the state of a fitted model that lacks arrays of its network:
+    it would load as fitted and fail at its first prediction."""
+    fitted = [name for name in state if name.endswith("_") and name[0] != "_"]
+    missing = [name for name in _NETWORK_ARRAYS if name not in state]
+    if fitted and missing:
+        raise ValueError(
+            f"the saved state of a fitted MLPBatchNormClassifier lacks {missing}: "
+            "it was truncated or changed after it was saved; save the model "
+            "again."
+        )
 
 
 def _optimizer_state(optimizer):
@@ -345,8 +481,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         Improvement of the training loss (or, with ``early_stopping``, of the
         validation score) below which an epoch counts as no improvement.
 
-    n_iter_no_change : int, default=10
-        Number of epochs without improvement after which training stops.
+    n_iter_no_change : int or np.inf, default=10
+        Number of epochs without improvement after which training stops;
+        ``np.inf`` never stops early, so that ``fit`` runs ``max_iter``
+        epochs (with ``early_stopping``, the best epoch is still restored).
 
     early_stopping : bool, default=False
         Whether ``fit`` holds out a stratified ``validation_fraction`` of the
@@ -374,7 +512,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         Whether ``fit`` continues from the current weights and optimizer
         state instead of starting anew. Its early stopping, best loss and
         best epoch are its own all the same: a warm-started ``fit`` restores
-        its own best epoch, never one of an earlier fit.
+        its own best epoch, never one of an earlier fit. Its ``y`` must hold
+        the classes of the fitted model, no fewer and no others, as in
+        scikit-learn's ``MLPClassifier``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the shuffling and the validation
@@ -429,23 +569,30 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         Training loss of every epoch.
 
-    best_loss_ : float
+    best_loss_ : float or None
         Smallest training loss reached in the last ``fit`` (and the
-        ``partial_fit`` calls since).
+        ``partial_fit`` calls since). None with ``early_stopping``, whose
+        fits keep the epoch of ``best_validation_score_`` instead, as
+        scikit-learn's ``MLPClassifier`` has it.
 
-    validation_loss_curve_ : list of float
-        Validation log-loss of every epoch (empty without early stopping).
+    validation_loss_curve_ : list of float or None
+        Validation log-loss of every epoch of the fits with early stopping
+        (a warm-started fit adds its own); None without early stopping.
 
-    validation_scores_ : list of float
-        Monitored validation score of every epoch (empty without early
-        stopping).
+    validation_scores_ : list of float or None
+        Monitored validation score of every epoch of the fits with early
+        stopping; None without early stopping, as in scikit-learn's
+        ``MLPClassifier``.
 
     best_validation_score_ : float or None
-        Best monitored validation score (None without early stopping).
+        Best monitored validation score of the last ``fit`` (None without
+        early stopping).
 
     best_epoch_ : int or None
-        Index in the curves of the epoch whose weights were restored by early
-        stopping (None without early stopping).
+        The epoch whose weights early stopping restored, numbered from 1 as
+        the verbose output, the errors and the plots number epochs: its
+        training loss is ``loss_curve_[best_epoch_ - 1]``. None without
+        early stopping.
 
     learning_rate_curve_ : list of float
         Learning rate used in every epoch.
@@ -472,6 +619,18 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     whose gradient with respect to the output logits is
     ``s_i * (y_hat_i - y_i) / sum_i s_i``. Backpropagation through batch
     normalization is exact (see ``BatchNorm`` in ``sknormnet._layers``).
+
+    Divergence is caught at two levels. Training stops with a ValueError
+    naming ``learning_rate_init`` when a batch's loss is not finite, or an
+    epoch's loss exceeds 100 times the loss of the first batch at the
+    initial weights; the epoch's start is put back. Each epoch also measures
+    the loss of its last batch after the last update, so the call whose
+    update diverged is the one that raises. And a ``fit`` whose loss rose
+    above 10 times where it started (the first batch's loss, or that of
+    predicting the class frequencies ``p_c``, ``-sum_c p_c log(p_c)``, if
+    larger) and that ends no lower than the class frequencies' loss warns
+    with a ConvergenceWarning: its probabilities are no better than a
+    constant's. The ``partial_fit`` calls are judged by the first test only.
 
     References
     ----------
@@ -526,7 +685,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        # a count of epochs, or np.inf (scikit-learn's MLPClassifier takes the
+        # same): any number from 1 up, as training compares the count with it
+        "n_iter_no_change": [Interval(Real, 1, np.inf, closed="both")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "scoring": [None, str, callable],
@@ -570,7 +731,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         max_iter: int = 200,
         shuffle: bool = True,
         tol: float = 1e-4,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: int | float = 10,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         scoring: str | Callable[..., float] | None = None,
@@ -627,7 +788,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows in the loss and in the validation metrics.
+            Weights of the rows in the loss and in the validation metrics:
+            finite, 0 or more, not all 0, of a total the loss can carry in
+            the data's dtype (about 4e292 in float64, 4e31 in float32).
 
         Returns
         -------
@@ -658,10 +821,11 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            Every class that will ever be seen; required on the first call,
-            ignored afterwards.
+            Every class that will ever be seen; required on the first call.
+            Later calls may pass the same classes (in any order) or none;
+            other classes raise, as in scikit-learn's ``MLPClassifier``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows in the loss.
+            Weights of the rows in the loss, checked as in ``fit``.
 
         Returns
         -------
@@ -678,14 +842,15 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             if sample_weight is None
             else {"sample_weight": sample_weight},
         }
-        X, y_codes, sample_weight = self._prepare(
-            X, y, sample_weight, incremental, classes
-        )
         early_stopping = self.early_stopping and not incremental
         validation = None
-        if early_stopping:
-            split = self._validation_split(X, y_codes, sample_weight)
-            X, y_codes, sample_weight, *validation = split
+        with _unchanged_on_error(self):
+            X, y_codes, sample_weight = self._prepare(
+                X, y, sample_weight, incremental, classes
+            )
+            if early_stopping:
+                split = self._validation_split(X, y_codes, sample_weight)
+                X, y_codes, sample_weight, *validation = split
         if not incremental:
             # Each fit, a warm-started one too, keeps its own best epoch and
             # count of epochs without improvement: an earlier fit's must not
@@ -693,11 +858,10 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self.n_iter_ = 0
             self._no_improvement_count = 0
             self._adaptive_divisions = 0
-            self.best_loss_ = np.inf
-            self.best_validation_score_ = None
-            self.best_epoch_ = None
+            self._reset_monitoring()
             self._best_state = None
 
+        first_epoch = len(self.loss_curve_)
         n_epochs = 1 if incremental else self.max_iter
         fit_context = self._callback_context(n_epochs)
         fit_context.call_on_fit_task_begin(estimator=self, **hook_data)
@@ -716,6 +880,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         fit_context.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **hook_data
         )
+        if not incremental and not interrupted:
+            self._warn_if_no_better_than_priors(y_codes, sample_weight, first_epoch)
         if interrupted:
             message = (
                 f"training interrupted after {len(self.loss_curve_)} epochs; "
@@ -750,6 +916,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         fitted = hasattr(self, "coefs_")
         reset = not fitted or (not incremental and not self.warm_start)
         dtype = [np.float64, np.float32] if reset else self.coefs_[0].dtype
+        _check_one_label_per_row(y)
+        if fitted and incremental:
+            self._check_same_classes(classes)
         # Before validate_data, whose own check fails on pd.NA with a TypeError.
         _check_labels(y, "y")
         X, y = validate_data(
@@ -775,6 +944,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         # not one of classes_, continuous values included, and spares each
         # partial_fit call scikit-learn's scan of the labels' type.
         y_codes = self._encode_labels(y)
+        if not reset and not incremental:
+            self._check_every_class_present(y_codes)
         sample_weight = self._combined_sample_weight(
             y_codes, sample_weight, X, incremental
         )
@@ -893,6 +1064,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                     original_sknormnet_version=saved_version,
                 )
             )
+        _check_saved_arrays(state)
         super().__setstate__(state)
         if getattr(self, "_optimizer", None) is not None:
             self._optimizer = _optimizer_from_state(self._optimizer, self)
@@ -951,6 +1123,36 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             )
         return all_classes
 
+    def _check_same_classes(self, classes):
+        """A later ``partial_fit`` call's ``classes``: those of the model."""
+        if classes is None:
+            return
+        classes = np.asarray(classes)
+        _check_labels(classes, "classes")
+        with _clear_label_errors("classes"):
+            unique = np.unique(classes)
+        if unique.tolist() != self.classes_.tolist():
+            raise ValueError(
+                f"classes={unique.tolist()} is not the same as the model's "
+                f"classes, {self.classes_.tolist()}, which its output layer "
+                "was built for on the first call. Pass the same classes to "
+                "every call (or none after the first), or start a new model "
+                "for other classes."
+            )
+
+    def _check_every_class_present(self, y_codes):
+        """A warm-started fit's labels hold every class of the model."""
+        counts = np.bincount(y_codes, minlength=self.classes_.size)
+        absent = self.classes_[counts == 0]
+        if absent.size:
+            raise ValueError(
+                "warm_start=True continues the fitted network, whose output "
+                f"layer has the classes {self.classes_.tolist()}, but y has no "
+                f"sample of {absent.tolist()}. Fit with y of the same classes, "
+                "or set warm_start=False to train a new network on the classes "
+                "of y."
+            )
+
     def _encode_labels(self, y):
         with _clear_label_errors("y"):
             codes = np.searchsorted(self.classes_, y)
@@ -965,15 +1167,26 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return codes
 
     def _combined_sample_weight(self, y_codes, sample_weight, X, incremental):
-        """Sample weights times class weights, or None when all are 1."""
+        """Sample weights times class weights, or None when all are 1.
+
+        Checked: finite, not negative, of a positive total that the loss in
+        ``X``'s dtype can carry.
+        """
         if sample_weight is not None:
+            _check_sample_weight_values(sample_weight, X.shape[0], X.dtype)
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         if self.class_weight is None:
             return sample_weight
         weights = self._class_weights(y_codes, X.dtype, incremental)[y_codes]
-        return weights if sample_weight is None else weights * sample_weight
+        if sample_weight is None:
+            return weights
+        weights = weights * sample_weight
+        with np.errstate(over="ignore"):
+            total = float(weights.sum(dtype=np.float64))
+        _check_total_weight(total, X.dtype, "The sample weights times class_weight")
+        return weights
 
     def _class_weights(self, y_codes, dtype, incremental):
         """The weight of each class, checked, in ``dtype``."""
@@ -1044,11 +1257,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         self.out_activation_ = "softmax"
         self.loss_curve_ = []
         self.learning_rate_curve_ = []
-        self.validation_loss_curve_ = []
-        self.validation_scores_ = []
-        self.best_loss_ = np.inf
-        self.best_validation_score_ = None
-        self.best_epoch_ = None
+        self.validation_loss_curve_ = self.validation_scores_ = None
+        self._reset_monitoring()
         self.n_iter_ = 0
         self.t_ = 0
         self._no_improvement_count = 0
@@ -1123,6 +1333,16 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 "that is impossible. Raise validation_fraction, pass more "
                 "samples per class, or set early_stopping=False."
             )
+        n_train, n_classes = y_codes.size - n_val, self.classes_.size
+        if n_train < n_classes:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"holds out {n_val} of the {y_codes.size} samples, which leaves "
+                f"{n_train} to train on, fewer than the {n_classes} classes; lower "
+                "validation_fraction (to at most "
+                f"{(y_codes.size - n_classes) / y_codes.size:.3g}) or set "
+                "early_stopping=False."
+            )
         weights = np.ones(y_codes.size) if sample_weight is None else sample_weight
         X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
             X,
@@ -1134,6 +1354,13 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         )
         if sample_weight is None:
             w_train = w_val = None
+        elif not w_train.any():
+            raise ValueError(
+                "The sample weights are zero for every row left to train on "
+                f"once early_stopping holds out validation_fraction="
+                f"{self.validation_fraction}; give more rows a positive weight, "
+                "or set early_stopping=False."
+            )
         return X_train, y_train, w_train, X_val, self.classes_[y_val], w_val
 
     # ---------------------------------------------------------- one epoch
@@ -1206,6 +1433,7 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             max_rows = max(s.stop - s.start for s in batch_slices)
             X_buffer = np.empty((max_rows, X.shape[1]), dtype=X.dtype)
         epoch_loss = epoch_weight = 0.0
+        last_batch = None
         # Overflow surfaces as a non-finite loss, reported with a clear error.
         with np.errstate(over="ignore", invalid="ignore"):
             for batch in batch_slices:
@@ -1239,16 +1467,73 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 epoch_loss += loss * batch_weight
                 epoch_weight += batch_weight
                 self.t_ += rows.size
+                last_batch = (X_batch, y_shuffled[batch], weights)
                 if ctrl_c is not None and ctrl_c.requested:
                     break
-        # The last update of the epoch has not been through a loss yet.
-        if not np.isfinite(network.params).all():
-            self._diverged(learning_rate, "non-finite")
+            if last_batch is not None:
+                self._check_last_update(last_batch, learning_rate, step, dropout_rng)
         loss = float(epoch_loss / epoch_weight) if epoch_weight else np.nan
+        self._check_growth(loss, learning_rate)
+        return loss
+
+    def _check_last_update(self, batch, learning_rate, step, dropout_rng):
+        """Raise if the epoch's last update made the loss diverge.
+
+        Every batch's loss is measured before its update, so no batch of this
+        call measures the last one: without this check, the next call would
+        meet the diverged weights and blame its own learning rate. The loss
+        is that of the last batch, at the updated parameters.
+        """
+        if not np.isfinite(self._network.params).all():
+            self._diverged(learning_rate, "non-finite")
+        loss = self._network.loss(*batch, step, dropout_rng)
+        if not math.isfinite(loss):
+            self._diverged(learning_rate, "non-finite")
+        self._check_growth(loss, learning_rate)
+
+    def _check_growth(self, loss, learning_rate):
+        """Raise if ``loss`` is beyond ``_DIVERGENCE_FACTOR`` times the first."""
         initial_loss = self._initial_loss
         if initial_loss is not None and loss > _DIVERGENCE_FACTOR * initial_loss:
             self._diverged(learning_rate, f"grow from {initial_loss:.3g} to {loss:.3g}")
-        return loss
+
+    def _warn_if_no_better_than_priors(self, y_codes, sample_weight, first_epoch):
+        """Warn when this fit's loss rose well above its start and ended no
+        lower than the loss of predicting the class priors.
+
+        Such a fit diverged and settled on a model no better than a constant
+        (a network whose units all died, say) without ever reaching the
+        error's threshold. Both conditions are needed: a fit still above the
+        priors' loss after a few slow epochs, or one whose loss briefly rose
+        and then fell well below the priors', is training as it should. The
+        loss that counts is the kept epoch's: the best one with early
+        stopping, else the last.
+        """
+        curve = self.loss_curve_[first_epoch:]
+        if not curve or self._initial_loss is None:
+            return
+        counts = np.bincount(
+            y_codes, weights=sample_weight, minlength=self.classes_.size
+        )
+        shares = counts[counts > 0] / counts.sum()
+        prior_loss = float(-(shares * np.log(shares)).sum())
+        peak = int(np.argmax(curve))
+        start = max(self._initial_loss, prior_loss)
+        kept = self.loss_curve_[
+            -1 if self.best_epoch_ is None else self.best_epoch_ - 1
+        ]
+        if curve[peak] > _RISE_FACTOR * start and kept >= prior_loss:
+            warnings.warn(
+                f"learning_rate_init={self.learning_rate_init} made the training "
+                f"loss rise to {curve[peak]:.3g} at epoch "
+                f"{first_epoch + peak + 1} (from {self._initial_loss:.3g} at "
+                f"the start) and end at {kept:.3g}, no lower than the "
+                f"{prior_loss:.3g} of predicting the class frequencies: "
+                "training diverged, and the model's probabilities are no "
+                "better than a constant's. Lower learning_rate_init, scale the "
+                "features (e.g. with StandardScaler) or raise alpha.",
+                ConvergenceWarning,
+            )
 
     def _diverged(self, learning_rate, what_happened):
         raise ValueError(
@@ -1310,14 +1595,17 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 self._no_improvement_count = 0
             if best is None or score > best:
                 self.best_validation_score_ = score
-                self.best_epoch_ = len(self.validation_scores_) - 1
+                self.best_epoch_ = len(self.loss_curve_)
                 self._best_state = self._network.snapshot()
         else:
-            if self.loss_ > self.best_loss_ - self.tol:
+            # partial_fit on a model with early_stopping: best_loss_ is None
+            best = np.inf if self.best_loss_ is None else self.best_loss_
+            if self.loss_ > best - self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, self.loss_)
+            if not self.early_stopping:
+                self.best_loss_ = min(best, self.loss_)
         stalled = self._no_improvement_count > self.n_iter_no_change
         if (
             stalled
@@ -1329,6 +1617,23 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
             self._no_improvement_count = 0
             return False
         return stalled
+
+    def _reset_monitoring(self):
+        """Start a fit's best values, and its validation histories.
+
+        As scikit-learn's ``MLPClassifier`` has them: with early stopping,
+        ``best_loss_`` is None and the validation histories are lists (which
+        a warm-started fit continues); without, the histories are None.
+        """
+        if self.early_stopping:
+            self.best_loss_ = None
+            if self.validation_scores_ is None:
+                self.validation_loss_curve_, self.validation_scores_ = [], []
+        else:
+            self.best_loss_ = np.inf
+            self.validation_loss_curve_ = self.validation_scores_ = None
+        self.best_validation_score_ = None
+        self.best_epoch_ = None
 
     def _print_epoch(self, seconds):
         parts = [f"Epoch {len(self.loss_curve_)}", f"loss={self.loss_:.6f}"]

@@ -17,7 +17,14 @@ from sklearn.utils import gen_batches
 
 from ._activations import add_bias_and_activate, row_maximum
 from ._jit import kernel
-from ._layers import BatchNorm, BiasActivation, Dense, Dropout, matmul_into
+from ._layers import (
+    BatchNorm,
+    BatchNormOverflowError,
+    BiasActivation,
+    Dense,
+    Dropout,
+    matmul_into,
+)
 
 # Prediction runs in chunks of rows so that the widest layer's activations stay
 # around this many elements (2 MB in float64): memory stays bounded whatever
@@ -405,18 +412,8 @@ class Network:
         cross-entropy and returns that cross-entropy and the batch's total
         weight.
         """
-        logits = X
-        for layer in self.layers:
-            if isinstance(layer, Dropout):
-                layer.rng = rng
-            logits = layer.forward(logits)
-        n_samples = y_codes.size
-        if sample_weight is None:
-            total_weight = n_samples
-            row_weights = self._uniform_row_weights(n_samples, logits.dtype)
-        else:
-            total_weight = sample_weight.sum()
-            row_weights = (sample_weight / total_weight).astype(logits.dtype)
+        logits = self._forward(X, rng)
+        row_weights, total_weight = self._row_weights_of(sample_weight, y_codes.size)
         # dL/dlogits = s_i * (softmax - onehot) / sum(s), in place on the logits
         cross_entropy = _softmax_cross_entropy(
             logits, y_codes, row_weights, label_smoothing
@@ -426,6 +423,48 @@ class Network:
             delta = self.layers[position].backward(delta)
         self.layers[0].backward(delta, input_grad=False)
         return float(cross_entropy), total_weight
+
+    def loss(self, X, y_codes, sample_weight, step, rng=None):
+        """The loss of one batch at the current parameters, as ``train_step``
+        measures it (``step`` as there, the dropout masks drawn from
+        ``rng``), without a step.
+
+        Training mode (the batch's own statistics), but the running
+        statistics are left as they were. The loss is infinite when the
+        batch's pre-activations overflow batch normalization.
+        """
+        statistics = self.statistics.copy()
+        try:
+            logits = self._forward(X, rng)
+        except BatchNormOverflowError:
+            return math.inf
+        finally:
+            self.statistics[...] = statistics
+        row_weights, total_weight = self._row_weights_of(sample_weight, y_codes.size)
+        cross_entropy = _softmax_cross_entropy(
+            logits, y_codes, row_weights, step.label_smoothing
+        )
+        weights = self.params[: self.n_weights]
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = float(np.dot(weights, weights))
+        return float(cross_entropy) + 0.5 * step.alpha / total_weight * squares
+
+    def _forward(self, X, rng=None):
+        """The logits of a batch in training mode, in the last layer's
+        buffer; ``rng`` draws the dropout masks."""
+        logits = X
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+            logits = layer.forward(logits)
+        return logits
+
+    def _row_weights_of(self, sample_weight, n_samples):
+        """Each row's share of the batch's weight, and the batch's weight."""
+        if sample_weight is None:
+            return self._uniform_row_weights(n_samples, self.dtype), n_samples
+        total_weight = sample_weight.sum()
+        return (sample_weight / total_weight).astype(self.dtype), total_weight
 
     def _uniform_row_weights(self, n_samples, dtype):
         """``1 / n_samples`` per row, kept from one batch to the next."""

@@ -120,6 +120,11 @@ _KEEP = 0.25
 
 _LN10 = math.log(10.0)
 
+# loguniform_int draws through float64, which holds every integer and every
+# half-integer ``k + 1/2`` (its cdf takes their logarithm) only up to 2**52.
+_LARGEST_INT_BOUND = 2**52
+_EPS = float(np.finfo(float).eps)
+
 
 def _check_rng(
     random_state: RandomStateLike,
@@ -505,7 +510,9 @@ class loguniform_int(_Interval[int]):
     low : int
         Smallest value, ``low >= 1``.
     high : int
-        Largest value, ``high > low``.
+        Largest value, ``low < high <= 2**52``: the draws go through float64,
+        which holds every integer and half-integer only up to ``2**52``
+        (about 4.5e15).
 
     Attributes
     ----------
@@ -522,7 +529,9 @@ class loguniform_int(_Interval[int]):
     :math:`P(X = k) = \\dfrac{\\log(k + 1/2) - \\log(k - 1/2)}
     {\\log(h + 1/2) - \\log(l - 1/2)}` for :math:`l \\le k \\le h`. ``rvs``
     returns integers, ``ppf`` returns integer-valued floats (as scipy's discrete
-    distributions do).
+    distributions do). The logarithms are taken relative to :math:`l - 1/2`
+    (``log1p`` and ``expm1``), so that neighbouring integers keep their own
+    probabilities however large they are, up to ``2**52``.
 
     Examples
     --------
@@ -557,10 +566,23 @@ class loguniform_int(_Interval[int]):
                 f"loguniform_int needs low < high, got low={low!r} and "
                 f"high={high!r}; swap them or widen the range."
             )
+        if high > _LARGEST_INT_BOUND:
+            raise ValueError(
+                f"loguniform_int needs high <= 2**52 = {_LARGEST_INT_BOUND}, got "
+                f"high={high!r}: it draws through float64, which holds every "
+                "integer only up to there. Use a smaller high, or loguniform "
+                "for a value that need not be an integer."
+            )
         super().__init__(low, high)
 
     def _scale_support(self) -> tuple[float, float]:
         return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def _log_ratio(self, k: Any) -> Any:
+        """``log(k + 1/2) - log(low - 1/2)``, accurate when ``k`` is large
+        and close to ``low``: integers below 2**52 and their offsets from
+        ``low`` are exact in float64."""
+        return np.log1p((np.asarray(k, dtype=float) - self.low + 1) / (self.low - 0.5))
 
     @overload
     def rvs(self, size: None = None, random_state: RandomStateLike = None) -> int: ...
@@ -582,9 +604,8 @@ class loguniform_int(_Interval[int]):
     def cdf(self, x: ArrayLike) -> float | NDArray[np.float64]:
         """Probability of drawing an integer lower than or equal to ``x``."""
         x_arr = np.asarray(x, dtype=float)
-        a, b = self._scale_support()
         k = np.clip(np.floor(x_arr), self.low, self.high)
-        out = np.clip((np.log(k + 0.5) - a) / (b - a), 0.0, 1.0)
+        out = np.clip(self._log_ratio(k) / self._log_ratio(self.high), 0.0, 1.0)
         out = np.where(x_arr < self.low, 0.0, out)
         return _scalar_or_array(out, x)
 
@@ -595,12 +616,12 @@ class loguniform_int(_Interval[int]):
     def ppf(self, q: ArrayLike) -> float | NDArray[np.float64]:
         """The smallest integer ``k`` with ``cdf(k) >= q`` (``low`` for ``q=0``)."""
         q_arr = np.asarray(q, dtype=float)
-        a, b = self._scale_support()
-        k = np.ceil(np.exp(a + q_arr * (b - a)) - 0.5)
-        k = np.clip(k, self.low, self.high)
-        # exp(log(k + 1/2)) may round above k + 1/2: step back when k - 1 suffices
+        # cdf(k) >= q where k + 1/2 >= (low - 1/2) * exp(q * log_ratio(high))
+        offset = (self.low - 0.5) * np.expm1(q_arr * self._log_ratio(self.high))
+        k = np.clip(self.low - 1 + np.ceil(offset), self.low, self.high)
+        # the offset may round above its integer: step back when k - 1 suffices
         below = np.maximum(k - 1, self.low)
-        k = np.where(np.asarray(self.cdf(below)) >= q_arr - 1e-12, below, k)
+        k = np.where(np.asarray(self.cdf(below)) >= q_arr * (1 - 8 * _EPS), below, k)
         k = np.where((q_arr >= 0.0) & (q_arr <= 1.0), k, np.nan)
         return _scalar_or_array(k, q)
 
@@ -842,6 +863,13 @@ class quantile_window:
                 f"quantile_window needs a distribution with cdf and ppf methods, "
                 f"got dist={dist!r}."
             )
+        if not _has_quantiles(dist):
+            raise ValueError(
+                f"quantile_window needs a distribution with quantiles, but "
+                f"{_scipy_repr(dist)} has none (its ppf is NaN): a scale of 0, "
+                "such as scipy.stats.uniform(loc, 0), draws a single value; "
+                "give a positive width, or the value in a list."
+            )
         q_low = _check_real("q_low", q_low, "quantile_window")
         q_high = _check_real("q_high", q_high, "quantile_window")
         if not 0.0 <= q_low < q_high <= 1.0:
@@ -944,6 +972,13 @@ class quantile_window:
             f"quantile_window({_scipy_repr(self.dist)}, q_low={self.q_low!r}, "
             f"q_high={self.q_high!r})"
         )
+
+
+def _has_quantiles(dist: CdfPpf) -> bool:
+    """Whether ``dist.ppf`` is defined: scipy returns NaN for every quantile
+    of a distribution with invalid parameters, a scale of 0 among them."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return not np.isnan(np.asarray(dist.ppf(0.5), dtype=float)).all()
 
 
 def _scipy_repr(dist: object) -> str:
@@ -1145,9 +1180,12 @@ class _Sampler:
 
     def describe(self) -> str:
         try:
-            return _describe_interval(*cast("Any", self.sampler).support())
+            low, high = cast("Any", self.sampler).support()
         except (AttributeError, TypeError, ValueError):
-            return repr(self.sampler)
+            return _scipy_repr(self.sampler)
+        if _is_number(low) and _is_number(high) and np.isnan([low, high]).any():
+            return _scipy_repr(self.sampler)  # no support, e.g. a scale of 0
+        return _describe_interval(low, high)
 
 
 def as_distribution(entry: SearchEntry) -> SearchDistribution:
@@ -1158,9 +1196,11 @@ def as_distribution(entry: SearchEntry) -> SearchDistribution:
     :class:`categorical`. Another distribution with ``cdf`` and ``ppf``, such
     as a frozen :mod:`scipy.stats` distribution, becomes a
     :class:`quantile_window` over all its quantiles, so that it narrows on its
-    quantile scale. A sampler with ``rvs`` only is wrapped so that ``narrow``
-    returns it unchanged, ``axis_scale`` is ``"linear"`` and ``describe`` shows
-    its ``support()`` (or its repr).
+    quantile scale. A sampler with ``rvs`` only, or whose quantiles are
+    undefined (scipy's distributions of scale 0, such as a zero-width
+    ``uniform(loc, 0)``, which draws ``loc``), is wrapped so that ``narrow``
+    returns it unchanged, ``axis_scale`` is ``"linear"`` and ``describe``
+    shows its ``support()`` (or its repr).
 
     Parameters
     ----------
@@ -1199,7 +1239,11 @@ def as_distribution(entry: SearchEntry) -> SearchDistribution:
     if all(hasattr(entry, name) for name in ("narrow", "axis_scale", "describe")):
         return cast("SearchDistribution", entry)
     if hasattr(entry, "rvs"):
-        if hasattr(entry, "cdf") and hasattr(entry, "ppf"):
+        if (
+            hasattr(entry, "cdf")
+            and hasattr(entry, "ppf")
+            and _has_quantiles(cast("CdfPpf", entry))
+        ):
             return quantile_window(cast("CdfPpf", entry))
         return _Sampler(cast("Sampler", entry))
     if isinstance(entry, str) or not isinstance(entry, Sequence | np.ndarray):

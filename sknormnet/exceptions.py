@@ -1,10 +1,28 @@
-"""The warnings sknormnet raises for its users to filter or catch.
+"""The warnings and errors sknormnet raises for its users to filter or catch.
 
 :class:`InconsistentVersionWarning` says that a saved model was loaded with
-another version of sknormnet than the one that saved it.
+another version of sknormnet than the one that saved it;
+:class:`ModelFileError` that a file is not a whole, unchanged model file.
 """
 
-__all__ = ["InconsistentVersionWarning"]
+__all__ = ["InconsistentVersionWarning", "ModelFileError"]
+
+
+class ModelFileError(ValueError):
+    """A model file is truncated, damaged or was changed after it was saved.
+
+    :func:`sknormnet.io.load` raises it, whatever part of the file is wrong,
+    in place of the many errors of reading a broken file (a ``BadZipFile``,
+    a ``KeyError`` for a missing array, an ``AttributeError`` for a missing
+    attribute, ...), which it chains as the cause. A subclass of
+    :class:`ValueError`, as the file is a bad value.
+
+    Examples
+    --------
+    >>> from sknormnet.exceptions import ModelFileError
+    >>> issubclass(ModelFileError, ValueError)
+    True
+    """
 
 
 class InconsistentVersionWarning(UserWarning):

@@ -17,15 +17,19 @@ weights are stored in the input's float type: a ``DoubleTensorType`` input
 (``to_onnx`` with a float64 ``X``) gives a graph that computes in float64,
 any other input one that computes in float32.
 
-The outputs are those of skl2onnx's classifiers: a label per row (int64 for
-integer or boolean labels, string for string labels) and the probabilities of
-all classes in the order of ``classes_`` (two columns for a binary problem).
-With ``zipmap=False`` they are ``label`` and ``probabilities``, a tensor in
-the graph's float type. With ``zipmap`` on (the default) they are
-``output_label`` and ``output_probability``, a list of ``{label:
-probability}`` dicts whose values are float32 whatever the input, since
-ONNX's ``ZipMap`` takes nothing else: a float64 export wants
-``zipmap=False``.
+The outputs are those of skl2onnx's classifiers: a label per row and the
+probabilities of all classes in the order of ``classes_`` (two columns for a
+binary problem). The labels are exported exactly: string labels as strings,
+integer and boolean ones as int64 (as skl2onnx's classifiers have them),
+uint64 ones as uint64 and float ones in their float type. Labels that ONNX
+cannot hold (datetimes, other objects) are refused with an error that says
+how to convert them. With ``zipmap=False`` the outputs are
+``label`` and ``probabilities``, a tensor in the graph's float type. With
+``zipmap`` on (the default) they are ``output_label`` and
+``output_probability``, a list of ``{label: probability}`` dicts whose values
+are float32 whatever the input, since ONNX's ``ZipMap`` takes nothing else: a
+float64 export wants ``zipmap=False``. ``ZipMap`` also takes only int64 and
+string keys: uint64 labels beyond int64 need ``zipmap=False``.
 
 Examples
 --------
@@ -66,6 +70,7 @@ try:
         Int64TensorType,
         SequenceType,
         StringTensorType,
+        UInt64TensorType,
         guess_proto_type,
     )
     from skl2onnx.common.utils import (
@@ -83,6 +88,21 @@ from . import MLPBatchNormClassifier
 
 _ALIAS = "SknormnetMLPBatchNormClassifier"
 
+# The label tensor of each kind of numpy dtype that ONNX holds exactly:
+# (skl2onnx's tensor type, ONNX's element type, numpy's dtype). Booleans and
+# every integer that int64 holds are int64, as in skl2onnx's classifiers.
+_LABEL_TYPES = {
+    "b": (Int64TensorType, TensorProto.INT64, np.int64),
+    "i": (Int64TensorType, TensorProto.INT64, np.int64),
+    "u": (Int64TensorType, TensorProto.INT64, np.int64),
+    "U": (StringTensorType, TensorProto.STRING, None),
+}
+_FLOAT_LABEL_TYPES = {
+    2: (FloatTensorType, TensorProto.FLOAT, np.float32),  # float16 widened
+    4: (FloatTensorType, TensorProto.FLOAT, np.float32),
+    8: (DoubleTensorType, TensorProto.DOUBLE, np.float64),
+}
+
 # ONNX operator of each hidden activation; None adds no node.
 _ACTIVATION_OPS = {
     "relu": "Relu",
@@ -93,13 +113,50 @@ _ACTIVATION_OPS = {
 
 
 def _labels(model):
-    """The label output's tensor type and ``classes_`` as its values: UTF-8
-    bytes for strings, int64 otherwise (booleans as 0 and 1), as skl2onnx's
-    classifiers have them."""
-    classes = model.classes_
-    if all(isinstance(label, str) for label in classes):
-        return StringTensorType, [label.encode("utf-8") for label in classes]
-    return Int64TensorType, np.asarray(classes).astype(np.int64)
+    """The label output's tensor type, ONNX element type and ``classes_`` as
+    its values, exactly: UTF-8 bytes for strings, int64 for booleans and
+    integers that int64 holds, uint64 and floats as they are.
+
+    Raises a ValueError for labels ONNX cannot hold.
+    """
+    classes = np.asarray(model.classes_)
+    if classes.dtype == object and all(isinstance(label, str) for label in classes):
+        classes = classes.astype(str)
+    kind = classes.dtype.kind
+    if kind == "u" and classes.dtype.itemsize == 8:
+        return UInt64TensorType, TensorProto.UINT64, classes
+    if kind == "f" and classes.dtype.itemsize in _FLOAT_LABEL_TYPES:
+        tensor_type, proto, dtype = _FLOAT_LABEL_TYPES[classes.dtype.itemsize]
+        return tensor_type, proto, classes.astype(dtype)
+    if kind not in _LABEL_TYPES:
+        example = model.classes_[0]
+        raise ValueError(
+            f"classes_ of dtype {classes.dtype} (e.g. {example!r}) have no ONNX "
+            "label type, and casting them would change the labels the model "
+            "predicts. Fit the model on labels ONNX holds (strings, integers, "
+            "booleans or floats), e.g. on y.astype(str), to export it."
+        )
+    tensor_type, proto, dtype = _LABEL_TYPES[kind]
+    if dtype is None:
+        return tensor_type, proto, [label.encode("utf-8") for label in classes]
+    return tensor_type, proto, classes.astype(dtype)
+
+
+def _zipmap_keys(model, labels, proto):
+    """The keys of ONNX's ``ZipMap``, int64 or strings, equal to the labels;
+    a ValueError when they cannot be."""
+    if proto == TensorProto.STRING:
+        return "classlabels_strings", list(labels)
+    keys = np.asarray(labels).astype(np.int64)
+    if proto != TensorProto.INT64 and np.any(keys != labels):
+        raise ValueError(
+            f"zipmap=True needs labels that int64 holds, as ONNX's ZipMap keys "
+            f"its dicts by int64 or strings; classes_ {model.classes_.tolist()} "
+            f"(dtype {model.classes_.dtype}) are not. Export with "
+            "options={MLPBatchNormClassifier: {'zipmap': False}}, whose label "
+            "output keeps their type."
+        )
+    return "classlabels_int64s", keys.tolist()
 
 
 def _float_type(input_type):
@@ -119,15 +176,17 @@ def _parse(scope, model, inputs, custom_parsers=None):
             f"activation={model.activation!r} has no ONNX export; use one of "
             f"{sorted(_ACTIVATION_OPS)}."
         )
-    label_type, _ = _labels(model)
+    label_type, label_proto, labels = _labels(model)
     operator = scope.declare_local_operator(_ALIAS, model)
     operator.inputs = inputs
     if scope.get_options(model, {"zipmap": True})["zipmap"]:
+        key, _ = _zipmap_keys(model, labels, label_proto)
+        key_type = StringTensorType if key == "classlabels_strings" else Int64TensorType
         outputs = [
             ("output_label", label_type()),
             (
                 "output_probability",
-                SequenceType(DictionaryType(label_type([]), FloatTensorType([]))),
+                SequenceType(DictionaryType(key_type([]), FloatTensorType([]))),
             ),
         ]
     else:
@@ -212,8 +271,7 @@ def _convert(scope, operator, container):
         None if zipmap else proba_output.full_name,
         axis=1,
     )
-    label_type, labels = _labels(model)
-    label_proto = guess_proto_type(label_type())
+    _, label_proto, labels = _labels(model)
     classes = _add_initializer(scope, container, "classes", label_proto, labels)
     codes = _add_node(scope, container, "ArgMax", probabilities, axis=1, keepdims=0)
     _add_node(scope, container, "Gather", [classes, codes], label_output.full_name)
@@ -222,11 +280,7 @@ def _convert(scope, operator, container):
             probabilities = _add_node(
                 scope, container, "Cast", probabilities, to=TensorProto.FLOAT
             )
-        key = (
-            "classlabels_strings"
-            if label_type is StringTensorType
-            else "classlabels_int64s"
-        )
+        key, keys = _zipmap_keys(model, labels, label_proto)
         _add_node(
             scope,
             container,
@@ -234,7 +288,7 @@ def _convert(scope, operator, container):
             probabilities,
             proba_output.full_name,
             op_domain="ai.onnx.ml",
-            **{key: list(labels)},
+            **{key: keys},
         )
 
 

@@ -495,6 +495,30 @@ def _validation_metric(model: Any) -> str:
     return str(getattr(scoring, "__name__", "score"))
 
 
+def _check_history(model: Any) -> None:
+    """Raise unless ``model`` is a fitted MLP with a history of epochs."""
+    check_is_fitted(
+        model,
+        msg=(
+            "plot_learning_curves draws the histories of a fitted model, and this "
+            "%(name)s is not fitted yet: call fit (or partial_fit) first."
+        ),
+    )
+    name = type(model).__name__
+    if not all(hasattr(model, a) for a in ("loss_curve_", "learning_rate_curve_")):
+        raise ValueError(
+            "plot_learning_curves draws the per-epoch histories of an "
+            "MLPBatchNormClassifier (loss_curve_, learning_rate_curve_), which "
+            f"this fitted {name} does not have."
+        )
+    if not model.loss_curve_:
+        raise ValueError(
+            f"this {name} has no history to draw: it trained no whole epoch "
+            "(its loss_curve_ is empty; its fit was stopped or refused in the "
+            "first epoch). Fit it for at least one epoch."
+        )
+
+
 def plot_learning_curves(
     estimator: Any, ax: Sequence[Axes] | NDArray[np.object_] | None = None
 ) -> list[Axes]:
@@ -510,7 +534,8 @@ def plot_learning_curves(
     Parameters
     ----------
     estimator : MLPBatchNormClassifier or Pipeline ending in one
-        A fitted model; a pipeline's last step is used.
+        A fitted model, of at least one epoch; a pipeline's last step is
+        used.
     ax : sequence of 3 matplotlib Axes, default=None
         Where to draw the losses, the validation score and the learning rate;
         a new figure with three panels when None.
@@ -518,6 +543,14 @@ def plot_learning_curves(
     Returns
     -------
     axes : list of 3 matplotlib Axes
+
+    Raises
+    ------
+    NotFittedError
+        If the model is not fitted.
+    ValueError
+        If it has no history of epochs: another estimator, or a model whose
+        fit stopped in its first epoch.
 
     Examples
     --------
@@ -536,7 +569,7 @@ def plot_learning_curves(
     from matplotlib import ticker
 
     model = estimator[-1] if hasattr(estimator, "steps") else estimator
-    check_is_fitted(model, "loss_curve_")
+    _check_history(model)
     if ax is None:
         _, ax = plt.subplots(1, 3, figsize=(13, 3.5))
     loss_ax, score_ax, rate_ax = list(np.ravel(np.asarray(ax, dtype=object)))
@@ -550,7 +583,7 @@ def plot_learning_curves(
             val_epochs, model.validation_scores_, label=f"validation {metric}"
         )
         if model.best_epoch_ is not None:
-            best = model.best_epoch_ + 1
+            best = model.best_epoch_
             for panel in (loss_ax, score_ax):
                 panel.axvline(
                     best, color="grey", linestyle=":", label=f"best epoch ({best})"

@@ -306,9 +306,10 @@ def test_early_stopping_restores_the_best_epoch_exactly(digits, monkeypatch):
     model.fit(X, y)
 
     assert model.n_iter_ < 200
-    best = model.best_epoch_
+    # epochs are numbered from 1: the best is the curves' entry best - 1
+    best = model.best_epoch_ - 1
     assert best == int(np.argmax(model.validation_scores_))
-    assert model.n_iter_ == best + 1 + model.n_iter_no_change + 1
+    assert model.n_iter_ == model.best_epoch_ + model.n_iter_no_change + 1
     assert model.best_validation_score_ == max(model.validation_scores_)
     assert model.best_validation_score_ == -model.validation_loss_curve_[best]
     log_proba = model.predict_log_proba(split["X_val"])

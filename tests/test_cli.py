@@ -10,13 +10,13 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
-import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import RidgeClassifier
@@ -29,7 +29,11 @@ from sknormnet.__main__ import main
 from sknormnet._cli import (
     MIN_WIDTH,
     TEST_SIZE,
+    DataError,
     _note_the_metric,
+    build_pipeline,
+    check_folds,
+    prepare_out,
     print_report,
     rounds_table,
     search_size,
@@ -44,6 +48,7 @@ from sknormnet.distributions import (
     categorical,
     loguniform,
 )
+from sknormnet.io import TRUSTED_TYPES, load
 from sknormnet.model_selection import CoarseToFineSearchCV
 
 # A budget of a few seconds: 2 rounds of 2 candidates, 2 folds, 5 epochs.
@@ -75,42 +80,24 @@ def _too_wide(text, width):
     return [line for line in text.splitlines() if len(line) > width]
 
 
-OLD_SKLEARN_REMAINDER = "sklearn.compose._column_transformer._RemainderColsList"
-SKLEARN_VERSION = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
-
-
-def _documented_trusted_types():
-    """The list of types the page of the command line tells users to trust
-    when loading ``model.skops``."""
-    with open(_repository_file("docs/cli.rst"), encoding="utf-8") as page:
-        text = page.read()
-    block = re.search(r"^ +trusted = \[\n(.*?)^ +\]", text, re.MULTILINE | re.DOTALL)
-    assert block, "no `trusted = [...]` list in docs/cli.rst"
-    return re.findall(r'"([\w.]+)",', block.group(1))
-
-
 def _load_skops(path):
     """The model saved at ``path``, loaded as the documentation says; checks
-    that the file asks to trust only public names of sknormnet."""
+    that the file asks to trust only types that sknormnet.io.load trusts, and
+    of sknormnet only public names."""
     skops_io = pytest.importorskip("skops.io")
     untrusted = skops_io.get_untrusted_types(file=path)
-    trusted = _documented_trusted_types()
-    if SKLEARN_VERSION < (1, 7):
-        # the page's note for older scikit-learn
-        trusted.append(OLD_SKLEARN_REMAINDER)
-    assert set(untrusted) <= set(trusted)
+    assert set(untrusted) <= set(TRUSTED_TYPES)
     for name in untrusted:
-        if name in ("numpy.dtype", OLD_SKLEARN_REMAINDER):
-            continue  # types of numpy's and scikit-learn's, see the page
         module, _, attribute = name.rpartition(".")
-        assert module.split(".")[0] == "sknormnet", name
+        if module.split(".")[0] != "sknormnet":
+            continue  # types of numpy's and scikit-learn's, see the page
         value = getattr(importlib.import_module(module), attribute)
         public = getattr(sknormnet, attribute, None) is value or (
             not any(part.startswith("_") for part in module.split("."))
             and attribute in importlib.import_module(module).__all__
         )
         assert public, f"{name} is not a public name of sknormnet"
-    return skops_io.load(path, trusted=trusted), untrusted
+    return load(path), untrusted
 
 
 # ----------------------------------------------------------- digits, end to end
@@ -237,7 +224,8 @@ def test_tune_prints_what_each_round_sampled(digits_run):
 
 def test_tune_writes_results_model_and_plots(digits_run):
     _, stdout, _, out, search = digits_run
-    expected = ["cv_results.csv", "model.skops", "search.png", "learning_curve.png"]
+    # the model first
+    expected = ["model.skops", "cv_results.csv", "search.png", "learning_curve.png"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     assert f"wrote to {out}: {', '.join(expected)}" in _flat(stdout)
     results = pd.read_csv(out / "cv_results.csv")
@@ -358,7 +346,7 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatc
         "only from a source you trust (model.skops loads safely)"
     )
     assert flat.count(warning) == 1
-    assert f"wrote to {out}: cv_results.csv, model.skops, model.joblib" in flat
+    assert f"wrote to {out}: model.skops, model.joblib, cv_results.csv" in flat
     model, untrusted = _load_skops(out / "model.skops")
     assert "sknormnet.preprocessing.as_text" in untrusted
     pickled = joblib.load(out / "model.joblib")
@@ -390,6 +378,32 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatc
 # ------------------------------------------------------------------ ONNX
 
 
+def _documented_onnx_recipe():
+    """The code with which the page "Saving and deploying" serves the
+    ``model.onnx`` of ``sknormnet tune``, from ``results/`` to the rows of
+    ``new_rows.csv``."""
+    with open(
+        _repository_file("docs/user_guide/deploying.rst"), encoding="utf-8"
+    ) as page:
+        text = page.read()
+    blocks = re.findall(
+        r"^\.\. code-block:: python\n\n((?:(?:   .*)?\n)+)", text, re.MULTILINE
+    )
+    (block,) = [block for block in blocks if "model.onnx" in block]
+    return textwrap.dedent(block)
+
+
+def _serve_onnx_as_documented(directory, rows):
+    """Run the page's code on ``rows``, in ``directory`` (which holds
+    ``results/model.onnx``); return its labels and probabilities."""
+    rows.to_csv(directory / "new_rows.csv", index=False)
+    namespace = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(directory)
+        exec(_documented_onnx_recipe(), namespace)
+    return namespace["labels"], namespace["probabilities"]
+
+
 def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     pytest.importorskip("skl2onnx")
@@ -397,21 +411,45 @@ def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
     status, stdout, stderr = _run(["tune", *tiny, "--out", str(out), "--onnx"])
     assert status == 0, stderr
-    assert f"wrote to {out}: cv_results.csv, model.skops, model.onnx, " in _flat(stdout)
+    assert f"wrote to {out}: model.skops, model.onnx, cv_results.csv" in _flat(stdout)
     model, _ = _load_skops(out / "model.skops")
     X, y = load_digits(return_X_y=True, as_frame=True)
     _, X_test = train_test_split(X, test_size=TEST_SIZE, stratify=y, random_state=0)
-    # as docs/user_guide/deploying.rst serves it: one input per column
+    expected = model.predict_proba(X_test)
+    # served as the page says, on the columns in the reverse order
+    reordered = X_test[X_test.columns[::-1]]
+    labels, probabilities = _serve_onnx_as_documented(tmp_path, reordered)
+    assert_allclose(probabilities, expected, rtol=0, atol=1e-5)
+    assert_array_equal(labels, model.classes_[probabilities.argmax(axis=1)])
+    # pairing the inputs with the columns by position would be wrong
     session = onnxruntime.InferenceSession(
         str(out / "model.onnx"), providers=["CPUExecutionProvider"]
     )
-    feeds = {
-        node.name: X_test[[column]].to_numpy(np.float32)
-        for node, column in zip(session.get_inputs(), X_test.columns)
+    by_position = {
+        node.name: reordered[[column]].to_numpy(np.float32)
+        for node, column in zip(session.get_inputs(), reordered.columns)
     }
-    labels, probabilities = session.run(["label", "probabilities"], feeds)
-    assert_allclose(probabilities, model.predict_proba(X_test), rtol=0, atol=1e-5)
-    assert_array_equal(labels, model.classes_[probabilities.argmax(axis=1)])
+    wrong = session.run(["probabilities"], by_position)[0]
+    assert np.mean(wrong.argmax(axis=1) == expected.argmax(axis=1)) < 0.5
+
+
+def test_onnx_inputs_are_fed_by_column_names_that_onnx_cannot_spell(tmp_path):
+    pytest.importorskip("skl2onnx")
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    X.columns = ["petal length (cm)", "x.y", "1st", "naïve"]
+    table = X.assign(species=np.array(["a", "b", "c"])[y])
+    path = _write(tmp_path / "iris.csv", table.to_csv(index=False))
+    out = tmp_path / "results"
+    args = ["--csv", str(path), "--target", "species", "--out", str(out), "--onnx"]
+    status, _, stderr = _run(["tune", *args, *TINY])
+    assert status == 0, stderr
+    model, _ = _load_skops(out / "model.skops")
+    shuffled = X[["naïve", "x.y", "petal length (cm)", "1st"]]
+    labels, probabilities = _serve_onnx_as_documented(tmp_path, shuffled)
+    assert_allclose(probabilities, model.predict_proba(X), rtol=0, atol=1e-5)
+    assert_array_equal(labels, model.predict(X))
+    with pytest.raises(ValueError, match=r"lacks the model's columns \['1st'\]"):
+        _serve_onnx_as_documented(tmp_path, X.drop(columns="1st"))
 
 
 def test_onnx_with_non_numeric_columns_fails_before_the_search(tmp_path):
@@ -499,6 +537,27 @@ DATA_ERRORS = {
         "--cv 2: the classifier cannot train on a training fold of 12 rows: "
         "early_stopping needs a stratified validation set",
     ),
+    "infinite value": (
+        "x,y\n" + "1,a\n2,b\n" * 20 + "inf,a\n",
+        [],
+        "column 'x' of data.csv holds inf in row 41, which no scaler can "
+        "standardize; replace it with a number, or leave the cell empty for the "
+        "column's median",
+    ),
+    "values beyond float64": (
+        "x,y\n" + "1,a\n-1e400,b\n" * 20,
+        [],
+        "column 'x' of data.csv holds -inf in row 2 (and 19 more rows), which no "
+        "scaler can standardize",
+    ),
+    "a column of 1e300": (
+        "x,z,y\n" + "1e300,1,a\n-1e300,2,b\n" * 20,
+        [],
+        "column 'x' of data.csv holds 1e+300 in row 1 (and 39 more rows), too "
+        "large to standardize: over 40 rows the sum of squares overflows float64 "
+        "beyond 1.06e+153; rescale the column (to other units, say), or leave it "
+        "out with --drop",
+    ),
 }
 
 
@@ -520,6 +579,100 @@ def test_bad_data_is_one_line_on_stderr_and_exit_1(case, tmp_path):
     assert "held-out" not in stdout
 
 
+@pytest.mark.parametrize("earlier", ["model.skops", "cv_results.csv", "search.png"])
+def test_out_holding_an_earlier_result_is_refused_before_the_search(earlier, tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out / earlier, "an earlier result")
+    _write(out / "notes.txt", "the user's own file")
+    status, stdout, stderr = _run(["tune", *TINY, "--out", str(out)])
+    assert status == 1
+    assert stderr == (
+        f"sknormnet: error: --out {out} holds an earlier result ({earlier}); "
+        "choose another directory, or add --force to overwrite it\n"
+    )
+    assert stdout == ""
+    assert (out / earlier).read_text() == "an earlier result"
+
+
+def _files(directory):
+    """The names in ``directory``, temporary files included."""
+    return sorted(path.name for path in directory.iterdir())
+
+
+def test_force_overwrites_an_earlier_result(digits_run, tmp_path):
+    search = digits_run[4]
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out / "model.skops", "an earlier result")
+    with contextlib.redirect_stdout(io.StringIO()):
+        paths = write_outputs(search, prepare_out(out, force=True))
+    assert [path.name for path in paths] == [
+        "model.skops",
+        "cv_results.csv",
+        "search.png",
+        "learning_curve.png",
+    ]
+    assert _files(out) == sorted(path.name for path in paths)
+    model, _ = _load_skops(out / "model.skops")
+    X, _ = load_digits(return_X_y=True, as_frame=True)
+    assert_array_equal(model.predict(X), search.best_estimator_.predict(X))
+
+
+def test_a_write_failure_names_the_file_and_what_was_saved(digits_run, tmp_path):
+    # the issue's case: --force over a result whose cv_results.csv is a directory
+    search = digits_run[4]
+    out = tmp_path / "results"
+    (out / "cv_results.csv").mkdir(parents=True)
+    with contextlib.redirect_stdout(io.StringIO()):
+        with pytest.raises(DataError) as error:
+            write_outputs(search, prepare_out(out, force=True))
+    assert str(error.value) == (
+        f"--out {out}: cannot write cv_results.csv (Is a directory); saved before "
+        "it: model.skops"
+    )
+    assert _files(out) == ["cv_results.csv", "model.skops"]  # no temporary file
+    _load_skops(out / "model.skops")
+
+
+def test_a_file_is_written_whole_or_left_as_it_was(digits_run, tmp_path, monkeypatch):
+    # A write that fails midway (a full disk) leaves the earlier file intact:
+    # each file goes to a temporary file, renamed once complete.
+    search = digits_run[4]
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out / "model.skops", b"the earlier model")
+    skops_io = pytest.importorskip("skops.io")
+
+    def disk_full(obj, file):
+        with open(file, "wb") as partial:
+            partial.write(b"half a mod")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(skops_io, "dump", disk_full)
+    with contextlib.redirect_stdout(io.StringIO()):
+        with pytest.raises(DataError) as error:
+            write_outputs(search, prepare_out(out, force=True))
+    assert str(error.value) == (
+        f"--out {out}: cannot write model.skops (No space left on device); saved "
+        "before it: nothing"
+    )
+    assert _files(out) == ["model.skops"]
+    assert (out / "model.skops").read_bytes() == b"the earlier model"
+
+
+def test_a_write_failure_in_the_command_is_one_line(tmp_path):
+    out = tmp_path / "results"
+    (out / "model.skops").mkdir(parents=True)
+    status, stdout, stderr = _run(["tune", *TINY, "--out", str(out), "--force"])
+    assert status == 1
+    assert stderr == (
+        f"sknormnet: error: --out {out}: cannot write model.skops (Is a "
+        "directory); saved before it: nothing\n"
+    )
+    assert "held-out test accuracy" in stdout  # the report came first
+
+
 def test_out_that_is_a_file_fails_before_the_search(tmp_path):
     taken = _write(tmp_path / "taken", "not a directory")
     status, stdout, stderr = _run(["tune", *TINY, "--out", str(taken)])
@@ -532,6 +685,7 @@ USAGE_ERRORS = {
     "target without csv": (["--target", "y"], "--target needs --csv PATH"),
     "joblib without out": (["--joblib"], "--joblib needs --out DIR"),
     "onnx without out": (["--onnx"], "--onnx needs --out DIR"),
+    "force without out": (["--force"], "--force needs --out DIR"),
     "csv without target": (["--csv", "data.csv"], "--csv needs --target COLUMN"),
     "rounds 0": (["--rounds", "0"], "argument --rounds: must be at least 1, got 0"),
     "n-iter 0": (["--n-iter", "0"], "argument --n-iter: must be at least 1, got 0"),
@@ -554,16 +708,47 @@ USAGE_ERRORS = {
         "sklearn.metrics.get_scorer_names() lists them all",
     ),
     "drop without a column": (["--drop"], "argument --drop: expected at least one"),
-    "factor 1": (["--factor", "1"], "argument --factor: must be greater than 1, got 1"),
+    "factor 1": (
+        ["--factor", "1"],
+        "argument --factor: must be a finite number greater than 1, got 1",
+    ),
     "factor not a number": (
         ["--factor", "x"],
         "argument --factor: 'x' is not a number",
     ),
+    **{
+        f"factor {value}": (
+            ["--factor", value],
+            f"argument --factor: must be a finite number greater than 1, got {value}",
+        )
+        for value in ["inf", "Infinity", "1e400", "nan", "1.0", "0.5"]
+    },
+    **{
+        f"csv {url}": (
+            ["--csv", url, "--target", "y"],
+            f"argument --csv: {url!r} is a URL; sknormnet tune reads local files "
+            "only: download the file and give its path",
+        )
+        for url in [
+            "https://example.com/data.csv",
+            "http://example.com/data.csv",
+            "HTTP://example.com/data.csv",
+            "ftp://example.com/data.csv",
+            "s3://bucket/data.csv",
+            "gcs://bucket/data.csv",
+            "file:///tmp/data.csv",
+            "http:data.csv",
+        ]
+    },
 }
 
 
 @pytest.mark.parametrize("case", USAGE_ERRORS, ids=list(USAGE_ERRORS))
-def test_usage_errors_exit_2_with_argparse_message(case):
+def test_usage_errors_exit_2_with_argparse_message(case, monkeypatch):
+    def nothing_is_read(*args, **kwargs):
+        raise AssertionError("a usage error reads no file and fetches no URL")
+
+    monkeypatch.setattr(pd, "read_csv", nothing_is_read)
     args, message = USAGE_ERRORS[case]
     status, stdout, stderr = _run(["tune", *args])
     assert status == 2
@@ -572,6 +757,15 @@ def test_usage_errors_exit_2_with_argparse_message(case):
     assert message in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
     assert stdout == ""
+
+
+@pytest.mark.parametrize("name", ["data:2024.csv", "a b.csv", "c:d.csv"])
+def test_csv_takes_local_paths_that_look_like_urls_to_no_one(name, tmp_path):
+    path = _write(tmp_path / name, "x,y\n" + "1,a\n2,b\n" * 40)
+    args = ["--csv", str(path), "--target", "y", "--n-iter", "1", "--rounds", "1"]
+    status, stdout, stderr = _run(["tune", *args, "--cv", "2", "--max-iter", "1"])
+    assert status == 0, stderr
+    assert _flat(stdout).startswith(f"data: {path}, 80 rows")
 
 
 def test_a_command_is_required():
@@ -692,6 +886,70 @@ def test_a_fold_too_small_for_early_stopping_reports_the_classifier_error(tmp_pa
     assert str(error.value).rstrip(".") in stderr
     assert stderr.rstrip().endswith("; with sknormnet tune, give more rows")
     assert "search:" not in stdout
+
+
+def test_an_infinite_value_in_a_held_out_row_stops_before_the_search(tmp_path):
+    # The row is one of those held out to measure the tuned model, which the
+    # search never sees: it is caught when the table is read all the same.
+    y = pd.Series(list("ab" * 40), name="y")
+    held_out = train_test_split(y, test_size=TEST_SIZE, stratify=y, random_state=0)
+    row = int(held_out[1].index[0])
+    x = np.arange(80) % 7 + 0.5
+    x[row] = np.inf
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"x": x, "y": y}).to_csv(path, index=False)
+    out = tmp_path / "results"
+    status, stdout, stderr = _run(
+        ["tune", "--csv", str(path), "--target", "y", *TINY, "--out", str(out)]
+    )
+    assert status == 1
+    assert stderr == (
+        f"sknormnet: error: column 'x' of {path} holds inf in row {row + 1}, which "
+        "no scaler can standardize; replace it with a number, or leave the cell "
+        "empty for the column's median\n"
+    )
+    assert "search:" not in stdout
+    assert list(out.iterdir()) == []
+
+
+def test_cross_validation_failing_for_another_reason_gives_that_reason():
+    # A fold of plenty of rows that the classifier cannot train on: the advice
+    # is the classifier's, not to give more rows.
+    X, y = load_digits(return_X_y=True, as_frame=True)
+    pipeline = build_pipeline(X).set_params(mlp__learning_rate_init=1e6)
+    with pytest.raises(DataError) as error:
+        check_folds(pipeline, X, y, StratifiedKFold(3))
+    message = str(error.value)
+    assert message.startswith(
+        "--cv 3: the classifier cannot train on a training fold of 1198 rows: "
+        "learning_rate_init=1000000.0 made the training loss"
+    )
+    assert "Lower learning_rate_init" in message
+    assert "more rows" not in message and "lower --cv" not in message
+
+
+@pytest.mark.parametrize(
+    "column, labels",
+    [
+        ("True,False,,True", [False, True]),
+        ("1,2,,2", [1, 2]),
+        ("yes,no,,no", ["no", "yes"]),
+    ],
+    ids=["booleans", "integers", "strings"],
+)
+def test_a_target_with_gaps_keeps_the_type_of_its_values(column, labels, tmp_path):
+    values = column.split(",")
+    rows = "".join(f"{i % 7},{values[i % 4]}\n" for i in range(80))
+    path = _write(tmp_path / "data.csv", "x,y\n" + rows)
+    args = dict(csv=str(path), target="y", rounds=1, n_iter=1, cv=2, max_iter=2)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        search, _ = tune(**args)
+    assert "note: dropped 20 rows without a value of 'y'" in out.getvalue()
+    classes = search.best_estimator_.classes_
+    assert classes.tolist() == labels
+    first = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]
+    assert type(first) is type(labels[0])
 
 
 # A search of three rounds of three candidates on iris, a few seconds at most.
@@ -944,7 +1202,7 @@ def test_write_outputs_without_matplotlib(small_search, tmp_path, monkeypatch):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         paths = write_outputs(small_search, tmp_path)
-    assert [p.name for p in paths] == ["cv_results.csv", "model.skops"]
+    assert [p.name for p in paths] == ["model.skops", "cv_results.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cv_results.csv",
         "model.skops",

@@ -1,4 +1,5 @@
 import copy
+import decimal
 import pickle
 
 import numpy as np
@@ -460,3 +461,57 @@ def test_as_distribution_keeps_distributions_and_converts_the_rest(name):
 def test_as_distribution_rejects_what_cannot_be_drawn(entry, error, match):
     with pytest.raises(error, match=match):
         as_distribution(entry)
+
+
+# ------------------------------------------------------- extreme arguments
+
+
+def test_a_zero_width_uniform_narrows_to_itself():
+    # scipy's uniform(loc, 0) draws loc, but its cdf and ppf are NaN: a
+    # quantile window over it would draw NaN once narrowed.
+    entry = stats.uniform(5.0, 0.0)
+    assert entry.rvs(random_state=0) == 5.0
+    dist = as_distribution(entry)
+    narrowed = dist.narrow([5.0, 5.0])
+    assert narrowed is entry
+    assert as_distribution(narrowed).narrow([5.0]) is entry
+    draws = narrowed.rvs(size=20, random_state=0)
+    assert_allclose(draws, 5.0)
+    assert dist.describe() == "uniform(5.0, 0.0)"
+    with pytest.raises(ValueError, match=r"uniform\(5.0, 0.0\) has none .*scale of 0"):
+        quantile_window(entry)
+
+
+@pytest.mark.parametrize(
+    "high", [2**52 + 1, 10**20, 10**400], ids=["2**52+1", "1e20", "1e400"]
+)
+def test_a_loguniform_int_bound_beyond_float64_integers_is_refused(high):
+    with pytest.raises(ValueError, match=r"high <= 2\*\*52 = 4503599627370496"):
+        loguniform_int(1, high)
+
+
+@pytest.mark.parametrize(
+    "low, high",
+    [(2**52 - 3, 2**52), (10**15, 10**15 + 2), (2**40, 2**40 + 1)],
+)
+def test_loguniform_int_is_exact_for_large_integers(low, high):
+    # Neighbouring integers far from 1 keep their own probabilities: the
+    # logarithms are taken relative to low - 1/2, in exact offsets.
+    dist = loguniform_int(low, high)
+    values = np.arange(low, high + 1)
+    # the cdf of the Notes, in 50 significant digits
+    with decimal.localcontext(decimal.Context(prec=50)):
+        half = decimal.Decimal("0.5")
+        start = (low - half).ln()
+        expected = [
+            float(((k + half).ln() - start) / ((high + half).ln() - start))
+            for k in range(low, high + 1)
+        ]
+    assert_allclose(dist.cdf(values), expected, rtol=1e-14)
+    assert_array_equal(dist.ppf(dist.cdf(values)), values)
+    draws = dist.rvs(size=4000, random_state=0)
+    assert draws.dtype == np.int64
+    assert_array_equal(np.unique(draws), values)
+    assert dist.ppf(0.0) == low and dist.ppf(1.0) == high
+    narrowed = dist.narrow([high - 1])
+    assert low <= narrowed.low < narrowed.high <= high

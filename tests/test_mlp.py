@@ -686,7 +686,7 @@ def test_a_warm_started_fit_does_its_own_early_stopping(small_multiclass):
     _quiet_fit(model, X, y)
     n_first = len(model.validation_scores_)
     _quiet_fit(model, X, y_other)
-    assert model.best_epoch_ >= n_first
+    assert model.best_epoch_ > n_first  # numbered from 1 in the curves
     assert model.best_validation_score_ == max(model.validation_scores_[n_first:])
     assert model.score(X, y_other) > 0.9
 
@@ -706,11 +706,15 @@ def test_a_finite_divergence_is_an_error_naming_the_learning_rate(
         max_iter=max_iter,
         random_state=0,
     )
-    with pytest.raises(ValueError, match=r"learning_rate_init=1000000\.0 .*diverged"):
+    # One batch per epoch: its update blows up, and the epoch's own check of
+    # the loss after its last update catches it.
+    with pytest.raises(
+        ValueError, match=r"learning_rate_init=1000000\.0 .* at epoch 1 .*diverged"
+    ):
         model.fit(X, y)
-    # the epoch that blew up is undone
+    # the epoch that blew up is undone: the initial weights are kept
+    assert model.loss_curve_ == [] and model.t_ == 0 and model.n_iter_ == 0
     assert np.isfinite(model._network.params).all()
-    assert max(model.loss_curve_) < 100 * model.loss_curve_[0]
 
 
 def test_the_convergence_warning_never_advises_a_larger_learning_rate(

@@ -262,3 +262,51 @@ def test_dropout_gradients_match_finite_differences_for_fixed_masks(
     network.configure(SETTINGS._replace(activation=activation))
     undropped, _ = network.backpropagate(X, y, None)
     assert not np.isclose(undropped, dropped)
+
+
+def _weights_in(params, network, index):
+    """Layer ``index``'s weights in ``params``, a copy of the flat vector."""
+    offset = sum(coef.size for coef in network.coefs[:index])
+    shape = network.coefs[index].shape
+    return params[offset : offset + np.prod(shape)].reshape(shape)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_loss_is_the_training_steps_loss_without_a_step(batch_norm, weighted):
+    network = _network(batch_norm)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(9, 4))
+    y_codes = rng.integers(0, 2, size=9)
+    weights = rng.uniform(0.5, 2.0, size=9) if weighted else None
+    params, statistics = network.params.copy(), network.statistics.copy()
+    loss = network.loss(X, y_codes, weights, StepSettings(alpha=0.3))
+    # nothing moved: neither the parameters nor the running statistics
+    assert_array_equal(network.params, params)
+    assert_array_equal(network.statistics, statistics)
+    # the step reports the loss at the parameters before it: the same one
+    step_loss = network.train_step(
+        X, y_codes, weights, SGD(), 0.1, StepSettings(alpha=0.3)
+    )
+    assert loss == pytest.approx(step_loss, rel=1e-12)
+    # by hand, with the batch's own statistics (biases, betas start at 0 and
+    # gammas at 1)
+    a = X
+    for index in range(len(network.coefs) - 1):
+        z = a @ _weights_in(params, network, index)
+        if batch_norm:
+            z = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + 1e-5)
+        a = np.maximum(z, 0)
+    logits = a @ _weights_in(params, network, len(network.coefs) - 1)
+    row_weights = np.ones(9) if weights is None else weights
+    losses = -log_softmax(logits, axis=1)[np.arange(9), y_codes]
+    squares = params[: network.n_weights] @ params[: network.n_weights]
+    expected = np.average(losses, weights=row_weights)
+    expected += 0.5 * 0.3 * squares / row_weights.sum()
+    assert loss == pytest.approx(expected, rel=1e-12)
+
+
+def test_loss_of_a_batch_that_overflows_batch_norm_is_infinite():
+    network = _network(batch_norm=True)
+    X = np.array([[1e200, 0, 0, 0], [-1e200, 0, 0, 0], [3e200, 1, 0, 0]])
+    assert network.loss(X, np.array([0, 1, 0]), None, StepSettings()) == np.inf

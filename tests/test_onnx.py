@@ -171,3 +171,72 @@ def test_an_unfitted_classifier_is_not_exported(zipmap):
         NotFittedError, match="MLPBatchNormClassifier instance is not fitted"
     ):
         _export(MLPBatchNormClassifier(), X, zipmap)
+
+
+# Labels of every kind ONNX holds, exported exactly: their values, with the
+# dtype of the label output. int64 holds booleans and the other integers.
+EXACT_LABELS = {
+    "uint64 beyond int64": (
+        np.array([2**63 + 1, 2**63 + 5, 2**64 - 1], np.uint64),
+        np.uint64,
+    ),
+    "uint8": (np.array([0, 7, 255], np.uint8), np.int64),
+    "int8": (np.array([-128, 0, 127], np.int8), np.int64),
+    "bool": (np.array([False, True]), np.int64),
+    "str": (np.array(["cat", "dog", "owl"]), object),
+    "object str": (np.array(["cat", "dög", "owl"], dtype=object), object),
+    "float64": (np.array([-1.0, 0.0, 2.0]), np.float64),
+    "float32": (np.array([-1.0, 0.0, 2.0], np.float32), np.float32),
+}
+
+
+@pytest.mark.parametrize("labels", list(EXACT_LABELS))
+def test_labels_are_exported_exactly(labels):
+    classes, label_dtype = EXACT_LABELS[labels]
+    X, y = _data(classes, np.float32)
+    model = _classifier().fit(X, y)
+    predicted, probabilities = _run(_export(model, X, zipmap=False), X)
+    assert predicted.dtype == label_dtype
+    assert predicted.tolist() == model.predict(X).tolist()
+    assert set(predicted.tolist()) <= set(classes.tolist())
+    assert_allclose(probabilities, model.predict_proba(X), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "labels", ["uint8", "int8", "bool", "str", "object str", "float64", "float32"]
+)
+def test_zipmap_keys_are_the_labels(labels):
+    classes, _ = EXACT_LABELS[labels]
+    X, y = _data(classes, np.float32)
+    model = _classifier().fit(X, y)
+    predicted, dicts = _run(_export(model, X, zipmap=True), X)
+    assert predicted.tolist() == model.predict(X).tolist()
+    assert sorted(dicts[0]) == sorted(classes.tolist())
+
+
+def test_zipmap_refuses_labels_its_keys_cannot_hold():
+    classes, _ = EXACT_LABELS["uint64 beyond int64"]
+    X, y = _data(classes, np.float32)
+    model = _classifier().fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"zipmap=True needs labels that int64 holds.*'zipmap': False"
+    ):
+        _export(model, X, zipmap=True)
+
+
+@pytest.mark.parametrize("zipmap", [False, True])
+@pytest.mark.parametrize(
+    "classes",
+    [
+        np.array(["2024-01-01", "2024-06-01", "2025-01-01"], dtype="datetime64[ns]"),
+        np.array([1, 2, 3], dtype="timedelta64[s]"),
+    ],
+    ids=["datetime64", "timedelta64"],
+)
+def test_labels_onnx_cannot_hold_are_refused(classes, zipmap):
+    X, y = _data(classes, np.float32)
+    model = _classifier().fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"classes_ of dtype .* have no ONNX label type.*astype\(str\)"
+    ):
+        _export(model, X, zipmap)

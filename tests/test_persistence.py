@@ -2,8 +2,11 @@
 
 import copy
 import doctest
+import io
+import json
 import pickle
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +18,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sknormnet
+import sknormnet.io
 from sknormnet import MLPBatchNormClassifier
-from sknormnet.exceptions import InconsistentVersionWarning
+from sknormnet.exceptions import InconsistentVersionWarning, ModelFileError
+from sknormnet.io import TRUSTED_TYPES
 
 sio = pytest.importorskip("skops.io")
+UntrustedTypesFoundException = pytest.importorskip(
+    "skops.io.exceptions"
+).UntrustedTypesFoundException
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -252,4 +260,152 @@ def test_the_examples_of_the_deploying_page_run(tmp_path, monkeypatch):
         "model.joblib",
         "model.onnx",
         "model.skops",
+        "truncated.skops",
     ]
+
+
+# ------------------------------------------------- sknormnet.io.load
+
+
+def _pipeline_bytes(small_multiclass):
+    X, y = small_multiclass
+    pipeline = make_pipeline(
+        StandardScaler(), MLPBatchNormClassifier((8,), max_iter=3, random_state=0)
+    )
+    return _fit(pipeline, X, y), sio.dumps(_fit(pipeline, X, y))
+
+
+def _rezipped(data, change_schema=None, change_array=None):
+    """``data``, a skops file, with its schema or arrays changed."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "schema.json" and change_schema is not None:
+                schema = json.loads(content)
+                change_schema(schema)
+                content = json.dumps(schema).encode()
+            elif name.endswith(".npy") and change_array is not None:
+                content = change_array(name, content)
+                if content is None:
+                    continue
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def _node(schema, class_name):
+    """The first node of a skops schema that builds ``class_name``."""
+    if isinstance(schema, dict):
+        if schema.get("__class__") == class_name:
+            return schema
+        children = schema.values()
+    elif isinstance(schema, list):
+        children = schema
+    else:
+        return None
+    for child in children:
+        found = _node(child, class_name)
+        if found is not None:
+            return found
+    return None
+
+
+def _drop_the_first_array():
+    dropped = []
+
+    def change(name, content):
+        if dropped:
+            return content
+        dropped.append(name)
+        return None
+
+    return change
+
+
+def _without(class_name, attribute):
+    def change(schema):
+        del _node(schema, class_name)["content"]["content"][attribute]
+
+    return change
+
+
+DAMAGED = {
+    "empty": lambda data: b"",
+    "truncated to 100 bytes": lambda data: data[:100],
+    "truncated by half": lambda data: data[: len(data) // 2],
+    "last 10 bytes cut": lambda data: data[:-10],
+    "not a zip file": lambda data: b"model" * 100,
+    "an array missing": lambda data: _rezipped(
+        data, change_array=_drop_the_first_array()
+    ),
+    "arrays truncated": lambda data: _rezipped(
+        data, change_array=lambda name, content: content[: len(content) // 2]
+    ),
+    "network arrays removed": lambda data: _rezipped(
+        data, _without("MLPBatchNormClassifier", "coefs_")
+    ),
+    "pipeline steps removed": lambda data: _rezipped(
+        data, lambda schema: schema["content"]["content"].pop("steps")
+    ),
+    "network bias removed": lambda data: _rezipped(
+        data, _without("MLPBatchNormClassifier", "intercepts_")
+    ),
+    "schema not json": lambda data: _rezipped(data, lambda schema: schema.clear()),
+    "protocol from the future": lambda data: _rezipped(
+        data, lambda schema: schema.update(protocol=999)
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED, ids=list(DAMAGED))
+def test_a_damaged_file_is_one_clear_error(damage, small_multiclass, tmp_path):
+    _, data = _pipeline_bytes(small_multiclass)
+    path = tmp_path / "model.skops"
+    path.write_bytes(DAMAGED[damage](data))
+    with pytest.raises(ModelFileError) as error:
+        sknormnet.io.load(path)
+    message = str(error.value)
+    assert message.startswith(f"{path} is not a whole skops file of a fitted model")
+    assert message.endswith(
+        "It was truncated, damaged or changed after it was saved: save the model "
+        "again, or get an intact copy."
+    )
+    assert error.value.__cause__ is not None
+
+
+def test_load_trusts_sknormnets_types_and_nothing_else(small_multiclass, tmp_path):
+    X, _ = small_multiclass
+    pipeline, data = _pipeline_bytes(small_multiclass)
+    path = tmp_path / "model.skops"
+    path.write_bytes(data)
+    assert_array_equal(
+        sknormnet.io.load(path).predict_proba(X), pipeline.predict_proba(X)
+    )
+    assert set(sio.get_untrusted_types(data=data)) <= set(TRUSTED_TYPES)
+    # another type in the file is refused by skops, naming it
+    path.write_bytes(
+        _rezipped(
+            data,
+            lambda schema: _node(schema, "StandardScaler").update(
+                __module__="os", __class__="system"
+            ),
+        )
+    )
+    with pytest.raises(UntrustedTypesFoundException, match=r"os\.system"):
+        sknormnet.io.load(path)
+
+
+def test_load_passes_on_the_errors_that_are_clear_as_they_are(
+    small_multiclass, tmp_path, monkeypatch
+):
+    with pytest.raises(FileNotFoundError):
+        sknormnet.io.load(tmp_path / "missing.skops")
+    _, data = _pipeline_bytes(small_multiclass)
+    path = tmp_path / "model.skops"
+    path.write_bytes(data)
+    monkeypatch.setattr(sknormnet, "__version__", "0.0.0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        with pytest.raises(InconsistentVersionWarning):
+            sknormnet.io.load(path)

@@ -1,6 +1,11 @@
+import warnings
+
 import matplotlib
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -16,6 +21,7 @@ def test_plot_learning_curves_draws_every_history(digits):
         (8,),
         early_stopping=True,
         learning_rate_init=0.05,
+        learning_rate="inverse_time",
         decay_rate=0.5,
         max_iter=6,
         n_iter_no_change=50,
@@ -28,7 +34,7 @@ def test_plot_learning_curves_draws_every_history(digits):
     assert labels == [
         "training loss",
         "validation loss",
-        f"best epoch ({model.best_epoch_ + 1})",
+        f"best epoch ({model.best_epoch_})",
     ]
     np.testing.assert_allclose(loss_ax.get_lines()[0].get_ydata(), model.loss_curve_)
     np.testing.assert_allclose(
@@ -46,11 +52,11 @@ def test_plot_learning_curves_draws_every_history(digits):
         score_ax.get_lines()[0].get_ydata(), -np.asarray(model.validation_loss_curve_)
     )
     # the best epoch is marked and named in both panels, counted from 1
-    best = f"best epoch ({model.best_epoch_ + 1})"
+    best = f"best epoch ({model.best_epoch_})"
     for ax in (loss_ax, score_ax):
         assert best in [t.get_text() for t in ax.get_legend().get_texts()]
         (line,) = [line for line in ax.get_lines() if line.get_label() == best]
-        assert list(line.get_xdata()) == [model.best_epoch_ + 1] * 2
+        assert list(line.get_xdata()) == [model.best_epoch_] * 2
 
 
 def _ticks(ax):
@@ -116,3 +122,47 @@ def test_plot_learning_curves_requires_a_fitted_model():
 
     with pytest.raises(NotFittedError):
         plot_learning_curves(MLPBatchNormClassifier())
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_an_unfitted_model_is_said_to_be_unfitted(pipeline):
+    model = MLPBatchNormClassifier()
+    if pipeline:
+        model = make_pipeline(StandardScaler(), model)
+    with pytest.raises(
+        NotFittedError,
+        match=r"^plot_learning_curves draws the histories of a fitted model, and "
+        r"this MLPBatchNormClassifier is not fitted yet: call fit",
+    ):
+        plot_learning_curves(model)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [LogisticRegression(), MLPClassifier((4,), max_iter=3)],
+    ids=["LogisticRegression", "MLPClassifier"],
+)
+def test_a_fitted_estimator_without_the_histories_is_said_so(other, digits):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        other.fit(X, y)
+    with pytest.raises(
+        ValueError,
+        match=rf"per-epoch histories of an MLPBatchNormClassifier .*this fitted "
+        rf"{type(other).__name__} does not have",
+    ):
+        plot_learning_curves(other)
+
+
+def test_a_model_without_a_whole_epoch_is_said_to_have_no_history():
+    # its first epoch diverged: the model keeps its initial weights, no epoch
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    model = MLPBatchNormClassifier((4,), learning_rate_init=1e6, random_state=0)
+    with pytest.raises(ValueError, match="diverged"):
+        model.fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"has no history to draw: it trained no whole epoch"
+    ):
+        plot_learning_curves(model)
