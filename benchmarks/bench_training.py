@@ -425,14 +425,20 @@ PHASES = [
         "backpropagate",
     ),
     (
+        "L2 gradient, weight decay (rest of the training step)",
+        "sknormnet._network",
+        "Network",
+        "train_step",
+    ),
+    (
         "other work in the epoch loop",
         "sknormnet._mlp",
         "MLPBatchNormClassifier",
         "_train_one_epoch",
     ),
 ]
-OPTIMIZER_PHASE = "optimizer update (with the L2 penalty)"
-OPTIMIZER_METHOD = "update_params_with_l2"
+OPTIMIZER_PHASE = "optimizer update"
+OPTIMIZER_METHOD = "update_params"
 
 
 def _optimizer_classes():
