@@ -1323,35 +1323,53 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         return _batch_slices(n_samples, batch_size, min_batch_size)
 
     def _validation_split(self, X, y_codes, sample_weight):
-        n_val = int(np.ceil(self.validation_fraction * y_codes.size))
-        counts = np.bincount(y_codes, minlength=self.classes_.size)
-        if counts.min() < 2 or n_val < self.classes_.size:
-            raise ValueError(
-                "early_stopping needs a stratified validation set holding every "
-                f"class: with validation_fraction={self.validation_fraction}, "
-                f"{y_codes.size} samples and class counts {counts.tolist()}, "
-                "that is impossible. Raise validation_fraction, pass more "
-                "samples per class, or set early_stopping=False."
-            )
-        n_train, n_classes = y_codes.size - n_val, self.classes_.size
+        """Hold out ``validation_fraction`` of the rows, stratified by class
+        when every class can be on both sides; otherwise with a warning, the
+        rows of classes with a single row kept for training and the validation
+        rows drawn from the others (stratified when that is possible)."""
+        n_samples, n_classes = y_codes.size, self.classes_.size
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        n_train = n_samples - n_val
         if n_train < n_classes:
             raise ValueError(
                 f"early_stopping with validation_fraction={self.validation_fraction} "
-                f"holds out {n_val} of the {y_codes.size} samples, which leaves "
+                f"holds out {n_val} of the {n_samples} samples, which leaves "
                 f"{n_train} to train on, fewer than the {n_classes} classes; lower "
                 "validation_fraction (to at most "
-                f"{(y_codes.size - n_classes) / y_codes.size:.3g}) or set "
+                f"{(n_samples - n_classes) / n_samples:.3g}) or set "
                 "early_stopping=False."
             )
-        weights = np.ones(y_codes.size) if sample_weight is None else sample_weight
-        X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
-            X,
-            y_codes,
-            weights,
-            test_size=self.validation_fraction,
-            stratify=y_codes,
+        counts = np.bincount(y_codes, minlength=n_classes)
+        rows = np.arange(n_samples)
+        stratify = y_codes
+        if counts.min() < 2 or n_val < n_classes:
+            warnings.warn(
+                f"early_stopping cannot stratify its validation split (class "
+                f"counts {counts.tolist()}, {n_val} validation rows for "
+                f"{n_classes} classes): the validation rows may miss some "
+                "classes, and the rows of classes with a single row stay in "
+                "training. Raise validation_fraction or pass more samples per "
+                "class for a stratified split.",
+                UserWarning,
+            )
+            shared = counts[y_codes] >= 2  # rows of classes that can be split
+            rows = rows[shared] if shared.sum() > n_val else rows
+            kept = counts[y_codes[rows]]
+            classes_left = np.unique(y_codes[rows]).size
+            splittable = kept.min() >= 2 and n_val >= classes_left
+            stratify = y_codes[rows] if splittable else None
+        validation = train_test_split(
+            rows,
+            test_size=n_val,
+            stratify=stratify,
             random_state=self._random_state,
-        )
+        )[1]
+        in_validation = np.zeros(n_samples, dtype=bool)
+        in_validation[validation] = True
+        weights = np.ones(n_samples) if sample_weight is None else sample_weight
+        X_train, X_val = X[~in_validation], X[in_validation]
+        y_train, y_val = y_codes[~in_validation], y_codes[in_validation]
+        w_train, w_val = weights[~in_validation], weights[in_validation]
         if sample_weight is None:
             w_train = w_val = None
         elif not w_train.any():

@@ -68,14 +68,12 @@ class CoarseToFineSearchCV(BaseSearchCV):
         ``step__param``).
 
     param_distributions : dict or list of dicts
-        Parameter names mapped to distributions (objects with ``rvs``, such as
-        :class:`~sknormnet.distributions.loguniform` or frozen
-        :mod:`scipy.stats` distributions) or to lists of values, drawn
-        uniformly. Each entry narrows itself around the best values on the
-        scale it samples uniformly (see its ``narrow`` method and
+        Parameter names mapped to distributions (with ``rvs``, such as
+        :class:`~sknormnet.distributions.loguniform` or :mod:`scipy.stats`'s)
+        or lists of values. Each entry narrows itself around the best values
+        on the scale it samples uniformly (its ``narrow`` method, see
         :func:`~sknormnet.distributions.as_distribution`). With a list of
-        dicts, each candidate comes from one dict, and the dicts of the best
-        candidates are drawn more often in later rounds.
+        dicts, the dicts of the best candidates are drawn more often.
 
     n_iter : int or list of int, default=10
         Number of candidates of each round, or one number per round.
@@ -110,6 +108,10 @@ class CoarseToFineSearchCV(BaseSearchCV):
         splits of ``cv``; a later round in which every fit fails ends the
         search with a warning, keeping the rounds before it.
 
+    time_budget : float, default=None
+        Seconds the search may take: no round starts once the time spent and
+        the last round's time would exceed them (the first always runs).
+
     verbose : int, default=0
         1 prints, wrapped to the terminal, what the search will fit, then for
         each round its candidates, the best mean score so far, the time and
@@ -132,8 +134,8 @@ class CoarseToFineSearchCV(BaseSearchCV):
         ``param_distributions``, of narrowed distributions and lists.
 
     n_rounds_ : int
-        Number of rounds that finished: fewer than ``n_rounds`` if a callback,
-        Ctrl-C or a round of failed fits stopped the search.
+        Number of rounds that finished: fewer than ``n_rounds`` if the time
+        budget, a callback, Ctrl-C or failed fits stopped the search.
 
     interrupted_ : bool
         Whether Ctrl-C stopped the search.
@@ -161,19 +163,16 @@ feature_names_in_
     closest to :math:`f` on a log scale: 1, 3, 9 and 20 epochs for
     :math:`E = 20`, :math:`m = 1`, :math:`f = 3`.
 
-    Candidates are drawn with replacement, in the main process, so
-    ``cv_results_`` does not depend on ``n_jobs`` or the joblib backend.
-    Ctrl-C stops the search: the round that was running is interrupted and
-    the best candidate of the rounds that finished is refitted (in the first
-    round, it raises KeyboardInterrupt). On scikit-learn 1.9 and later,
-    callbacks see a ``search`` task with a ``coarse-to-fine-round`` subtask
-    per round and a ``rung`` subtask per rung around scikit-learn's fits; a
-    callback whose ``on_fit_task_end`` returns True at the end of a round
-    stops the search.
+    Candidates are drawn with replacement, in the main process: the results
+    do not depend on ``n_jobs`` or the joblib backend. Ctrl-C interrupts the
+    running round and refits the best of the rounds that finished (in the
+    first round, it raises KeyboardInterrupt). On scikit-learn >= 1.9,
+    callbacks see a ``search`` task, a ``coarse-to-fine-round`` subtask per
+    round and a ``rung`` one per rung; one whose ``on_fit_task_end`` returns
+    True at the end of a round stops the search.
 
     Examples
     --------
-    >>> import math
     >>> from sklearn.datasets import load_iris
     >>> from sklearn.linear_model import RidgeClassifier
     >>> from sknormnet.distributions import loguniform
@@ -189,11 +188,9 @@ feature_names_in_
     ... ).fit(X, y)
     >>> search.cv_results_["round"].tolist()
     [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
-    >>> [
-    ...     round(math.log10(space["alpha"].high / space["alpha"].low), 1)
-    ...     for space in search.search_spaces_
-    ... ]
-    [6.0, 2.2, 1.4]
+    >>> [tuple(round(v, 2) for v in space["alpha"].support())
+    ...  for space in search.search_spaces_]
+    [(0.0, 1000.0), (0.49, 77.83), (1.18, 32.43)]
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
@@ -208,11 +205,11 @@ feature_names_in_
         "resource": [str, None],
         "min_resources": [Interval(numbers.Integral, 1, None, closed="left")],
         "factor": [Interval(numbers.Real, 1, None, closed="neither")],
+        "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
     }
 
-    # a dict or a list of dicts per round, shaped like param_distributions
-    search_spaces_: list[Any]
+    search_spaces_: list[Any]  # per round, shaped like param_distributions
     n_rounds_: int
     interrupted_: bool
     n_candidates_: list[int]
@@ -228,6 +225,7 @@ feature_names_in_
         resource: str | None = None,
         min_resources: int = 1,
         factor: float = 3,
+        time_budget: float | None = None,
         scoring: Any = None,
         n_jobs: int | None = None,
         refit: bool | str | Callable[..., Any] = True,
@@ -245,6 +243,7 @@ feature_names_in_
         self.resource = resource
         self.min_resources = min_resources
         self.factor = factor
+        self.time_budget = time_budget
         self.random_state = random_state
         super().__init__(
             estimator=estimator,
@@ -283,15 +282,20 @@ feature_names_in_
                 line += f"; rungs of {self.resource} {', '.join(map(str, rungs))}"
                 line += f", 1/{self.factor:g} promoted"
             _print_wrapped(line)
+        started = round_start = time.perf_counter()
         with handling_ctrl_c() as ctrl_c:
             for number in range(self.n_rounds):
+                if number and self.time_budget is not None:
+                    now = time.perf_counter()  # time spent, plus the last round's
+                    if (now - started) + (now - round_start) > self.time_budget:
+                        break
                 if number:
                     spaces, chooser = self._narrow(spaces, chooser, rounds)
                 candidates, origins = sample(spaces, chooser, n_iter[number], rng)
                 single = isinstance(self.param_distributions, Mapping)
                 self.search_spaces_.append(dict(spaces[0]) if single else spaces)
                 self.n_candidates_.append(len(candidates))
-                start = time.perf_counter()
+                round_start = time.perf_counter()
                 try:
                     with ctrl_c.raising() if ctrl_c else contextlib.nullcontext():
                         stop = rounds.evaluate(number, candidates, origins, rungs)
@@ -311,7 +315,7 @@ feature_names_in_
                     del self.search_spaces_[kept:], self.n_candidates_[kept:]
                 self.n_rounds_ += 1
                 if self.verbose > 0:
-                    self._print_round(rounds.results, time.perf_counter() - start)
+                    self._print_round(rounds.results, time.perf_counter() - round_start)
                 if stop or (ctrl_c is not None and ctrl_c.requested):
                     if not stop and number + 1 < self.n_rounds:
                         self.interrupted_ = True
@@ -384,10 +388,9 @@ feature_names_in_
         if not isinstance(self.refit, str):
             raise ValueError(
                 "With multi-metric scoring, CoarseToFineSearchCV ranks the "
-                "candidates by the metric named by refit to choose where to zoom "
-                f"and which candidates go on to the next rung, but "
-                f"refit={self.refit!r}; set refit to one of the scorer names, or "
-                "n_rounds=1 without resource."
+                "candidates by the metric that refit names, to zoom and to "
+                f"promote, but refit={self.refit!r}; set refit to a scorer's "
+                "name, or n_rounds=1 without resource."
             )
         return self.refit
 
@@ -414,8 +417,7 @@ feature_names_in_
             raise ValueError(
                 f"resource={self.resource!r} is not a parameter of the estimator "
                 f"{type(self.estimator).__name__}; name its budget, e.g. "
-                "resource='max_iter', or 'mlp__max_iter' for the step 'mlp' of a "
-                "Pipeline."
+                "'max_iter', or 'mlp__max_iter' for the step 'mlp' of a Pipeline."
             )
         full = params[self.resource]
         integral = isinstance(full, numbers.Integral) and not isinstance(full, bool)
@@ -437,8 +439,7 @@ feature_names_in_
         if self.min_resources > full:
             raise ValueError(
                 f"min_resources={self.min_resources} is more than the estimator's "
-                f"{self.resource}={full}, the budget of a full fit; lower "
-                "min_resources or raise the estimator's budget."
+                f"{self.resource}={full}; lower min_resources or raise the latter."
             )
         # As many rungs as make the last step, to the full budget, closest to
         # factor on a log scale; the epsilon keeps exact powers, e.g.
@@ -510,10 +511,9 @@ class _Rounds:
                 n_kept = min(math.ceil(len(alive) / search.factor), finite.sum())
                 alive = sorted(alive[j] for j in ranked[:n_kept])
             more: dict[str, list[Any]] = {"round": [number] * len(alive)}
-            params = [dict(candidates[i]) for i in alive]
+            budgets = {} if budget is None else {cast("str", search.resource): budget}
+            params = [candidates[i] | budgets for i in alive]
             if budget is not None:
-                for each in params:
-                    each[cast("str", search.resource)] = budget
                 more |= {"iter": [k] * len(alive), "n_resources": [budget] * len(alive)}
             n_fits = len(alive) * search.n_splits_
             task = self._begin(round_task, "rung", n_fits, sequential=False)

@@ -373,13 +373,49 @@ def test_early_stopping_scorer_on_dataframe_raises_no_feature_name_warning(digit
         model.fit(frame, y)
 
 
-def test_early_stopping_needs_every_class_in_validation():
+def test_a_class_of_one_row_stays_in_training_and_the_split_says_so():
     X = np.random.default_rng(0).normal(size=(30, 2))
     y = np.array([0] * 29 + [1])
-    with pytest.raises(
-        ValueError, match="stratified validation set holding every class"
-    ):
-        MLPBatchNormClassifier(early_stopping=True).fit(X, y)
+    model = MLPBatchNormClassifier(
+        (4,), early_stopping=True, validation_fraction=0.2, max_iter=3
+    )
+    captured = {}
+    original = model._validation_split
+
+    def recording_split(*args):
+        captured["split"] = original(*args)
+        return captured["split"]
+
+    model._validation_split = recording_split
+    with pytest.warns(UserWarning, match="cannot stratify its validation split"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+    y_train, y_val = captured["split"][1], captured["split"][4]
+    assert (y_train == 1).sum() == 1 and (y_val == 1).sum() == 0
+    assert len(y_val) == 6 and len(y_train) == 24
+    assert model.predict(X).shape == (30,)
+
+
+def test_a_validation_split_too_small_for_every_class_is_not_stratified():
+    # 10 validation rows cannot hold 12 classes: a random split, with a note
+    X = np.random.default_rng(1).normal(size=(96, 3))
+    y = np.arange(96) % 12
+    model = MLPBatchNormClassifier((4,), early_stopping=True, max_iter=2)
+    with pytest.warns(UserWarning, match="10 validation rows for 12 classes"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+    assert len(model.validation_scores_) == 2
+
+
+def test_a_stratified_split_says_nothing():
+    X = np.random.default_rng(2).normal(size=(40, 2))
+    y = np.arange(40) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPBatchNormClassifier((4,), early_stopping=True, max_iter=2).fit(X, y)
 
 
 def test_partial_fit_does_not_hold_data_out(small_multiclass):

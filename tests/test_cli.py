@@ -24,7 +24,6 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import sknormnet
-from sknormnet import MLPBatchNormClassifier
 from sknormnet.__main__ import main
 from sknormnet._cli import (
     MIN_WIDTH,
@@ -531,12 +530,6 @@ DATA_ERRORS = {
         ["--cv", "5"],
         "too few rows for --cv 5: class 'b' has 3 rows in the training split",
     ),
-    "fold too small for early stopping": (
-        _rows("a" * 30 + "b" * 4),
-        ["--cv", "2"],
-        "--cv 2: the classifier cannot train on a training fold of 12 rows: "
-        "early_stopping needs a stratified validation set",
-    ),
     "infinite value": (
         "x,y\n" + "1,a\n2,b\n" * 20 + "inf,a\n",
         [],
@@ -865,27 +858,6 @@ def test_bad_input_in_a_subprocess_is_one_line_without_traceback(run_python):
 
 
 # ------------------------------------------------------------------ the pieces
-
-
-def test_a_fold_too_small_for_early_stopping_reports_the_classifier_error(tmp_path):
-    labels = "a" * 30 + "b" * 4
-    path = _write(tmp_path / "data.csv", _rows(labels))
-    args = ["tune", "--csv", str(path), "--target", "y", *TINY[:4], "--cv", "2"]
-    status, stdout, stderr = _run(args)
-    assert status == 1
-    assert "Traceback" not in stderr and stderr.count("\n") == 1
-    # the classifier's own error on the first training fold of the search
-    y = pd.Series(list(labels))
-    y_train = train_test_split(y, test_size=0.25, stratify=y, random_state=0)[0]
-    train, _ = next(StratifiedKFold(2).split(np.zeros(len(y_train)), y_train))
-    with pytest.raises(ValueError) as error:
-        MLPBatchNormClassifier(early_stopping=True).fit(
-            np.zeros((len(train), 1)), y_train.iloc[train]
-        )
-    assert "early_stopping" in str(error.value)
-    assert str(error.value).rstrip(".") in stderr
-    assert stderr.rstrip().endswith("; with sknormnet tune, give more rows")
-    assert "search:" not in stdout
 
 
 def test_an_infinite_value_in_a_held_out_row_stops_before_the_search(tmp_path):

@@ -445,7 +445,7 @@ def test_multimetric_without_a_refit_name_must_choose_a_metric(refit):
         cv=2,
         random_state=0,
     )
-    with pytest.raises(ValueError, match="set refit to one of the scorer names"):
+    with pytest.raises(ValueError, match="set refit to a scorer's name"):
         search.fit(X_TINY)
     # a single round needs no ranking
     search.set_params(n_rounds=1, refit=False).fit(X_TINY)
@@ -1109,3 +1109,69 @@ def test_a_rung_whose_fits_all_fail_ends_the_search_and_keeps_the_rounds_before(
     assert search.n_rounds_ == 1 and len(search.search_spaces_) == 2
     assert results["round"][search.best_index_] == 0
     assert results["n_resources"][search.best_index_] == 9
+
+
+# ------------------------------------------------------------- time budget
+
+
+class Clock:
+    """A stand-in for time.perf_counter that advances only when told."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class TakesSeconds(Peak):
+    """Each fit advances ``clock`` by ``seconds``."""
+
+    clock = None
+
+    def __init__(self, lr=1.0, seconds=1.0):
+        super().__init__(lr=lr)
+        self.seconds = seconds
+
+    def fit(self, X, y=None):
+        type(self).clock.now += self.seconds
+        return super().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "budget, n_rounds",
+    [
+        # each round: 4 candidates x 2 folds x 1 s = 8 s
+        (None, 5),
+        (100.0, 5),
+        (23.9, 2),  # after 2 rounds, 16 s spent + 8 s of a third > 23.9
+        (24.0, 3),
+        (1.0, 1),  # the first round always runs
+    ],
+)
+def test_no_round_starts_that_would_overrun_the_time_budget(
+    monkeypatch, budget, n_rounds
+):
+    clock = TakesSeconds.clock = Clock()
+    monkeypatch.setattr("sknormnet.model_selection.time.perf_counter", clock)
+    search = CoarseToFineSearchCV(
+        TakesSeconds(),
+        {"lr": loguniform(1e-4, 1.0)},
+        n_iter=4,
+        n_rounds=5,
+        time_budget=budget,
+        cv=2,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reaching the budget is no surprise
+        search.fit(X_TINY)
+    assert search.n_rounds_ == n_rounds == len(search.search_spaces_)
+    assert_array_equal(search.cv_results_["round"], np.repeat(range(n_rounds), 4))
+    assert search.best_index_ == np.argmax(search.cv_results_["mean_test_score"])
+
+
+def test_the_time_budget_is_checked():
+    search = CoarseToFineSearchCV(Peak(), PEAK_SPACE, time_budget=0.0)
+    with pytest.raises(InvalidParameterError, match="time_budget"):
+        search.fit(X_TINY)
