@@ -7,6 +7,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CoarseToFineSearchCV",
     "MLPBatchNormClassifier",
+    "TunedMLPClassifier",
     "__version__",
     "loguniform",
     "one_minus_loguniform",
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from ._mlp import MLPBatchNormClassifier
     from .distributions import loguniform, one_minus_loguniform
     from .model_selection import CoarseToFineSearchCV
+    from .tabular import TunedMLPClassifier
 
 # Where each public name lives. They are imported at first use (PEP 562):
 # the estimator and the search load numba and scikit-learn, which take
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "CoarseToFineSearchCV": "model_selection",
     "MLPBatchNormClassifier": "_mlp",
+    "TunedMLPClassifier": "tabular",
     "loguniform": "distributions",
     "one_minus_loguniform": "distributions",
 }

@@ -47,7 +47,7 @@ class Decision:
         return f"note: {self.action} {self.column!r}: {self.reason}"
 
 
-def is_numeric(column):
+def is_numeric(column: pd.Series) -> bool:
     """Whether a column is standardized as a number (booleans are categories).
 
     Parameters
@@ -58,8 +58,8 @@ def is_numeric(column):
     -------
     numeric : bool
     """
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
-        column
+    return bool(
+        pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
     )
 
 
