@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_text"]
+__all__ = ["as_float32", "as_text"]
 
 
 def as_text(X: ArrayLike | pd.DataFrame) -> pd.DataFrame:
@@ -55,3 +56,34 @@ def as_text(X: ArrayLike | pd.DataFrame) -> pd.DataFrame:
     """
     X = pd.DataFrame(X)
     return X.apply(lambda column: column.map(str, na_action="ignore").astype(object))
+
+
+def as_float32(X: ArrayLike) -> NDArray[np.float32]:
+    """The values of ``X`` as a float32 array.
+
+    :class:`~sknormnet.MLPBatchNormClassifier` trains in the dtype of its
+    input; in float32 its matrix products take about half the time of
+    float64 ones, with the same accuracy. The pipelines of
+    :class:`~sknormnet.tabular.TunedMLPClassifier` end their preprocessing
+    with this function, in a
+    :class:`~sklearn.preprocessing.FunctionTransformer`.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+
+    Returns
+    -------
+    X_float32 : ndarray of shape (n_samples, n_features)
+        A dense float32 array (a float32 input is returned as it is).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknormnet.preprocessing import as_float32
+    >>> as_float32(np.array([[1, 2], [3, 4]])).dtype
+    dtype('float32')
+    """
+    if hasattr(X, "toarray"):
+        X = X.toarray()
+    return np.asarray(X, dtype=np.float32)

@@ -41,7 +41,7 @@ from sknormnet._columns import MAX_CATEGORIES, is_numeric
 from sknormnet._mlp import MLPBatchNormClassifier
 from sknormnet.distributions import layer_sizes, loguniform, loguniform_int
 from sknormnet.model_selection import CoarseToFineSearchCV
-from sknormnet.preprocessing import as_text
+from sknormnet.preprocessing import as_float32, as_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,7 +97,9 @@ def tabular_pipeline(X: pd.DataFrame, *, scaling: str = "standard") -> Pipeline:
     -------
     pipeline : Pipeline
         Steps ``"preprocess"`` (a ColumnTransformer of ``"numeric"`` and
-        ``"categorical"`` pipelines, each present when such columns are) and
+        ``"categorical"`` pipelines, each present when such columns are),
+        ``"float32"`` (:func:`~sknormnet.preprocessing.as_float32`: the
+        network trains in float32, about twice as fast as in float64) and
         ``"mlp"`` (an :class:`~sknormnet.MLPBatchNormClassifier`).
 
     Examples
@@ -133,6 +135,7 @@ def tabular_pipeline(X: pd.DataFrame, *, scaling: str = "standard") -> Pipeline:
     return Pipeline(
         [
             ("preprocess", ColumnTransformer(transformers)),
+            ("float32", FunctionTransformer(as_float32)),
             (STEP, MLPBatchNormClassifier()),
         ]
     )

@@ -47,7 +47,7 @@ def test_one_call_on_a_table_fits_and_predicts_its_labels():
     assert set(model.predict(X)) <= {"no", "yes"}
     proba = model.predict_proba(X)
     assert proba.shape == (90, 2)
-    assert_allclose(proba.sum(axis=1), 1)
+    assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
     assert list(model.feature_names_in_) == list(X.columns)
     assert model.n_features_in_ == 4
     assert model.fit_time_ > 0
@@ -91,7 +91,7 @@ def test_the_ensemble_averages_the_best_candidates_refitted(ensemble_size):
     assert len(seeds) == ensemble_size
     if ensemble_size > 1:
         mean = np.mean([m.predict_proba(X) for m in members], axis=0)
-        assert_allclose(model.predict_proba(X), mean)
+        assert_allclose(model.predict_proba(X), mean, rtol=1e-6)
 
 
 @pytest.mark.parametrize("n_candidates", [1, 7, 11])
@@ -203,3 +203,13 @@ def test_tabular_pipeline_encodes_each_kind_of_column():
     # two scaled columns, one indicator of the gaps, three plans, two booleans
     assert Xt.shape == (90, 2 + 1 + 3 + 2)
     assert np.isfinite(Xt).all()
+
+
+def test_the_network_trains_in_float32():
+    X, y = _table()
+    model = _fit(
+        TunedMLPClassifier(n_candidates=1, ensemble_size=1, random_state=0, **QUICK),
+        X,
+        y,
+    )
+    assert model.estimator_["mlp"].coefs_[0].dtype == np.float32
