@@ -17,21 +17,23 @@ from urllib.parse import urlsplit, uses_netloc, uses_params, uses_relative
 from sknormnet import __version__
 
 _TUNE_DESCRIPTION = """\
-Tune a pipeline (numeric columns standardized, the others one-hot encoded, then
-MLPBatchNormClassifier with early stopping) with CoarseToFineSearchCV on a
-table, holding out a stratified quarter of the rows to measure the tuned model.
-Without --csv, tunes on scikit-learn's digits (1797 images of 8x8 pixels, 10
-classes).
+Tune MLPBatchNormClassifier for a table (sknormnet.tabular.TunedMLPClassifier):
+numeric columns imputed and scaled, the others one-hot encoded; a coarse-to-fine
+search of the learning rate, the layers, the regularisers and the scaling,
+within a time budget on every core; then the best candidates refitted on all
+the search's rows and their probabilities averaged. A stratified quarter of the
+rows is held out to measure the final model. Without --csv, tunes on
+scikit-learn's digits (1797 images of 8x8 pixels, 10 classes).
 
-Prints a line for each column it leaves out, progress lines while each round
-runs and a line when it ends, then a table of the rounds, what each sampled,
-the best parameters and the score on the held-out rows, every line fitted to
-the terminal's width (COLUMNS)."""
+Prints a line for each column it leaves out, a line as each round of the search
+ends, then a table of the rounds, what the search sampled, the best parameters,
+the final model and its score on the held-out rows, every line fitted to the
+terminal's width (COLUMNS)."""
 
 _TUNE_EPILOG = """\
 examples:
   sknormnet tune
-  sknormnet tune --rounds 4 --n-iter 12 --priority 3 --n-jobs -1 --out results
+  sknormnet tune --time-budget 120 --ensemble 3 --out results
   sknormnet tune --csv customers.csv --target outcome --out results
   sknormnet tune --csv customers.csv --target outcome --drop email \
       --scoring balanced_accuracy
@@ -112,6 +114,28 @@ def _n_jobs(text):
     return value
 
 
+def _time_budget(text):
+    """An argparse type: seconds above 0, "auto" or "none"."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds, 'auto' or 'none'"
+        ) from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of seconds above 0, got {text}"
+        )
+    return value
+
+
+def _folds(text):
+    """An argparse type: a number of folds, at least 2, or "auto"."""
+    return text if text == "auto" else _int_at_least(2)(text)
+
+
 def _seed(text):
     """An argparse type: a seed for NumPy, an int in [0, 2**32)."""
     value = _int_at_least(0)(text)
@@ -161,26 +185,29 @@ def _build_parser():
     )
     search = tune_parser.add_argument_group("search")
     search.add_argument(
-        "--rounds",
-        metavar="N",
-        type=_int_at_least(1),
-        default=3,
-        help="rounds of the search; each later round samples a narrowed space",
+        "--time-budget",
+        metavar="SECONDS",
+        type=_time_budget,
+        default="auto",
+        help="the time the search and the final refits may take; no round of the "
+        "search starts beyond 70%% of it, and the rest refits the final model. "
+        "'auto': 45 s up to 7,500 rows, then 0.01 s more per row, up to 100 s; "
+        "'none': no limit (then --n-candidates, or 3 rounds)",
     )
     search.add_argument(
-        "--n-iter",
+        "--n-candidates",
         metavar="N",
         type=_int_at_least(1),
-        default=8,
-        help="candidates per round",
+        help="the most candidates to search; with --time-budget none, the "
+        "search's size, the same on every machine",
     )
     search.add_argument(
-        "--priority",
-        type=int,
-        choices=[1, 2, 3],
-        default=2,
-        help="what to tune: 1 the learning rate; 2 adds beta_1, the batch size "
-        "and the hidden units; 3 adds up to 4 layers and the learning-rate decay",
+        "--ensemble",
+        metavar="K",
+        type=_int_at_least(1),
+        default=5,
+        help="how many of the best candidates the final model averages "
+        "(fewer if the time budget runs out); 1 refits the best alone",
     )
     search.add_argument(
         "--scoring",
@@ -192,24 +219,25 @@ def _build_parser():
     search.add_argument(
         "--cv",
         metavar="K",
-        type=_int_at_least(2),
-        default=3,
-        help="cross-validation folds scoring each candidate",
+        type=_folds,
+        default="auto",
+        help="cross-validation folds scoring each candidate; 'auto': 3, or one "
+        "held-out fifth above 3,000 rows",
     )
     search.add_argument(
-        "--max-iter",
-        metavar="EPOCHS",
+        "--training-steps",
+        metavar="N",
         type=_int_at_least(1),
-        default=30,
-        help="most epochs of each fit (early stopping may stop it sooner)",
+        default=1500,
+        help="about how many optimizer steps each fit trains (within 10 to 500 "
+        "epochs): small tables get many epochs, large ones few",
     )
     search.add_argument(
         "--rungs",
         action="store_true",
-        help="train each round's candidates in rungs of increasing epochs: only "
-        "the best 1/FACTOR of a rung go on to the next, continuing from where "
-        "they stopped, up to --max-iter (multi-fidelity; without early "
-        "stopping). Worth 3x --n-iter when epochs are slow",
+        help="fit each round's candidates in rungs of growing epochs, FACTOR "
+        "times as many candidates: only the best 1/FACTOR of a rung are fitted "
+        "again, with FACTOR times the epochs, up to the full budget",
     )
     search.add_argument(
         "--factor",
@@ -217,14 +245,14 @@ def _build_parser():
         type=_number_above_one,
         default=3,
         help="with --rungs, the ratio between the epochs of two rungs and "
-        "between the candidates they train",
+        "between the candidates they fit",
     )
     search.add_argument(
         "--n-jobs",
         metavar="N",
         type=_n_jobs,
-        default=None,
-        help="fits run in parallel; -1 uses all the cores (default: 1)",
+        default=-1,
+        help="fits run in parallel; -1 uses all the cores",
     )
     search.add_argument(
         "--random-state",
@@ -323,13 +351,13 @@ def main(argv=None):
         tune(
             csv=args.csv,
             target=args.target,
-            rounds=args.rounds,
-            n_iter=args.n_iter,
-            priority=args.priority,
-            n_jobs=args.n_jobs,
+            time_budget=args.time_budget,
+            n_candidates=args.n_candidates,
+            ensemble=args.ensemble,
             cv=args.cv,
+            training_steps=args.training_steps,
+            n_jobs=args.n_jobs,
             random_state=args.random_state,
-            max_iter=args.max_iter,
             rungs=args.rungs,
             factor=args.factor,
             scoring=args.scoring,

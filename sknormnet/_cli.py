@@ -20,34 +20,29 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import type_of_target
 
 from sknormnet import MLPBatchNormClassifier
-from sknormnet._columns import MAX_CATEGORIES, choose_columns, is_numeric
+from sknormnet._columns import choose_columns, is_numeric
 from sknormnet.distributions import as_distribution
-from sknormnet.model_selection import CoarseToFineSearchCV, tuning_space
-from sknormnet.preprocessing import as_text
+from sknormnet.tabular import (
+    HOLDOUT_ABOVE,
+    STEP,
+    TunedMLPClassifier,
+    auto_time_budget,
+    tabular_pipeline,
+)
 
 # The share of the rows held out to measure the tuned model.
 TEST_SIZE = 0.25
-# The classifier's step in the pipeline, and so the prefix of its parameters.
-STEP = "mlp"
+# The network's step in the pipeline, and so the prefix of its parameters.
 PREFIX = f"{STEP}__"
-# The classifier holds out this share of each training fold for early stopping.
-VALIDATION_FRACTION = 0.1
 # The metric of the search when --scoring is not given.
 DEFAULT_SCORING = "accuracy"
-# The search's verbosity: 2 adds progress lines inside each round to the line
-# of each round.
-SEARCH_VERBOSE = 1
 # The classes are called imbalanced when the largest has this many times the
 # rows of the smallest.
 IMBALANCED = 3
@@ -295,10 +290,6 @@ def _show(value):
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _remedy(n_splits):
-    return "lower --cv or give more rows" if n_splits > 2 else "give more rows"
-
-
 def check_classes(y, target):
     """Check that ``y`` holds class labels, at least two classes, two rows each.
 
@@ -333,85 +324,6 @@ def check_classes(y, target):
         )
 
 
-def check_folds(pipeline, X_train, y_train, cv, scoring=DEFAULT_SCORING):
-    """Check that every class fills the folds of ``cv``, that each fold trains
-    and that ``scoring`` can score it.
-
-    Each training fold is fitted for one epoch, so that a fold the classifier
-    cannot train on (one too small to hold out its early-stopping set, say)
-    stops the command before the search, with the classifier's own message;
-    the first is then scored on its test fold, so that a metric that does not
-    apply to the target (``roc_auc`` for several classes, say) does too.
-
-    Parameters
-    ----------
-    pipeline : Pipeline
-        The pipeline to tune, with the classifier as step ``"mlp"``.
-    X_train : DataFrame
-        The rows the search sees.
-    y_train : Series
-        Their labels.
-    cv : StratifiedKFold
-        The splitter of the search.
-    scoring : str, default="accuracy"
-        A scikit-learn scorer name.
-    """
-    counts = y_train.value_counts()
-    n_splits = cv.get_n_splits()
-    if counts.min() < n_splits:
-        raise DataError(
-            f"too few rows for --cv {n_splits}: class {_show(counts.idxmin())} has "
-            f"{counts.min()} rows in the training split (a quarter of the rows is "
-            f"held out for testing); {_remedy(n_splits)}"
-        )
-    probe = clone(pipeline).set_params(**{f"{PREFIX}max_iter": 1})
-    scored = False
-    for train, test in cv.split(X_train, y_train):
-        try:
-            probe.fit(X_train.iloc[train], y_train.iloc[train])
-        except ValueError as exc:
-            # the remedy of rows only for a fold with too few of them
-            remedy = (
-                f"; with sknormnet tune, {_remedy(n_splits)}"
-                if _too_few_rows(y_train.iloc[train], probe[STEP])
-                else ""
-            )
-            raise DataError(
-                f"--cv {n_splits}: the classifier cannot train on a training fold "
-                f"of {len(train)} rows: {_reason(exc)}{remedy}"
-            ) from None
-        if scored:
-            continue
-        try:
-            probe.predict_proba(X_train.iloc[test])
-        except ValueError as exc:
-            raise DataError(
-                f"--cv {n_splits}: the classifier trained on a fold cannot "
-                f"predict the {len(test)} rows of its test fold: {_reason(exc)}"
-            ) from None
-        try:
-            get_scorer(scoring)(probe, X_train.iloc[test], y_train.iloc[test])
-        except (ValueError, TypeError) as exc:
-            raise DataError(
-                f"--scoring {scoring} cannot score this classifier: {_reason(exc)}; "
-                "choose a classification metric, such as accuracy, "
-                "balanced_accuracy, f1_macro or neg_log_loss"
-            ) from None
-        scored = True
-
-
-def _too_few_rows(y, classifier):
-    """Whether the rows of ``y`` are too few for ``classifier`` to train on:
-    to hold out its stratified early-stopping set and train on the rest, or
-    to fill a batch of two rows (batch normalization)."""
-    counts = y.value_counts()
-    if classifier.early_stopping:
-        n_val = math.ceil(classifier.validation_fraction * len(y))
-        if counts.min() < 2 or n_val < len(counts) or len(y) - n_val < len(counts):
-            return True
-    return len(y) < 2
-
-
 def _reason(exc):
     """An exception's message on one line, without its final period."""
     return " ".join(str(exc).split()).rstrip(".")
@@ -426,83 +338,13 @@ def _split_columns(X):
     return numeric, [column for column in X.columns if column not in numeric]
 
 
-def build_pipeline(X, *, max_iter=30, early_stopping=True, random_state=None):
-    """Scale numeric columns and one-hot encode the others, then the classifier.
-
-    Parameters
-    ----------
-    X : DataFrame
-        The feature columns; numeric ones are imputed with their median and
-        standardized, the others (text, categories, booleans) are imputed with
-        ``"missing"`` and one-hot encoded: at most ``MAX_CATEGORIES`` features
-        per column, the most frequent values and one for all the rarer ones,
-        which values not seen in training join (or are ignored, when a column
-        has no rare values).
-    max_iter : int, default=30
-        The most epochs each fit trains.
-    early_stopping : bool, default=True
-        Whether each fit holds out ``VALIDATION_FRACTION`` of its rows and
-        keeps its best epoch on them (not with rungs, which stop the weak
-        candidates early themselves).
-    random_state : int or None, default=None
-        Seeds the classifier.
-
-    Returns
-    -------
-    pipeline : Pipeline
-        Steps ``"preprocess"`` (a ColumnTransformer) and ``"mlp"``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from sknormnet._cli import build_pipeline
-    >>> X = pd.DataFrame({"age": [31, 45], "plan": ["basic", "premium"]})
-    >>> pipeline = build_pipeline(X)
-    >>> [name for name, _, _ in pipeline["preprocess"].transformers]
-    ['numeric', 'categorical']
-    """
-    numeric, others = _split_columns(X)
-    transformers = []
-    if numeric:
-        numeric_steps = make_pipeline(
-            SimpleImputer(strategy="median"), StandardScaler()
-        )
-        transformers.append(("numeric", numeric_steps, numeric))
-    if others:
-        categorical_steps = make_pipeline(
-            FunctionTransformer(as_text, feature_names_out="one-to-one"),
-            SimpleImputer(strategy="constant", fill_value="missing"),
-            OneHotEncoder(
-                handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES
-            ),
-        )
-        transformers.append(("categorical", categorical_steps, others))
-    classifier = MLPBatchNormClassifier(
-        max_iter=max_iter,
-        early_stopping=early_stopping,
-        validation_fraction=VALIDATION_FRACTION,
-        random_state=random_state,
-    )
-    return Pipeline(
-        [("preprocess", ColumnTransformer(transformers)), (STEP, classifier)]
-    )
-
-
 # ----------------------------------------------------------------- reporting
 
 
 def _short(name):
-    return name.removeprefix(PREFIX)
-
-
-def metric_name(search):
-    """The name of the metric ranking a search's candidates.
-
-    The command line passes ``scoring={name: name}`` and ``refit=name``, so
-    that ``cv_results_`` and the messages name the metric; a search of a
-    single unnamed metric gives ``"score"``.
-    """
-    return search.refit if isinstance(search.refit, str) else "score"
+    """A parameter's name without the steps it belongs to: "dropout" for
+    "mlp__dropout", "scale" for "preprocess__numeric__scale"."""
+    return name.rpartition("__")[2]
 
 
 def _shown(value):
@@ -522,14 +364,19 @@ def _parts(entry):
 
 def _pack(parts, width):
     """The parts joined with spaces into lines of at most ``width`` characters
-    (a part longer than that gets a line of its own)."""
+    (a part longer than that is broken between its words)."""
     lines = []
-    for part in parts:
+    words = [word for part in parts for word in _words_if_longer(part, width)]
+    for part in words:
         if lines and len(lines[-1]) + 1 + len(part) <= width:
             lines[-1] += f" {part}"
         else:
             lines.append(part)
     return lines
+
+
+def _words_if_longer(part, width):
+    return part.split(" ") if len(part) > width else [part]
 
 
 def rounds_table(search):
@@ -538,6 +385,7 @@ def rounds_table(search):
     Parameters
     ----------
     search : fitted CoarseToFineSearchCV
+        Of one metric.
 
     Returns
     -------
@@ -558,7 +406,7 @@ def rounds_table(search):
                 if rungs
                 else True
             ),
-            "score": results[f"mean_test_{metric_name(search)}"],
+            "score": results["mean_test_score"],
         }
     )
     by_round = frame.groupby("round")
@@ -573,7 +421,9 @@ def rounds_table(search):
 
 
 def spaces_table(search, width=80):
-    """What each round of a fitted search sampled, one parameter after another.
+    """What the first and the last round of a fitted search sampled, one
+    parameter after another (the rounds in between narrow from one to the
+    other).
 
     Parameters
     ----------
@@ -594,9 +444,11 @@ def spaces_table(search, width=80):
     name_width = max(len("parameter"), *(len(name) for name in names))
     # two spaces between the columns and one before the table, as pandas does
     room = max(width - name_width - len("round") - 5, 20)
+    shown = sorted({0, len(search.search_spaces_) - 1})
     rows = []
     for name in search.search_spaces_[0]:
-        for round_, space in enumerate(search.search_spaces_):
+        for round_ in shown:
+            space = search.search_spaces_[round_]
             for i, line in enumerate(_pack(_parts(space[name]), room)):
                 first_of_round = i == 0
                 rows.append(
@@ -625,42 +477,87 @@ def _left_aligned(table):
     }
 
 
-def print_report(search, score, n_test):
-    """Print the rounds, the spaces they sampled, the best parameters and the
-    held-out score, each line fitted to the terminal.
+def print_report(model, metric, score, n_test):
+    """Print the rounds, what they sampled, the final model and the held-out
+    score, each line fitted to the terminal.
 
     Parameters
     ----------
-    search : fitted CoarseToFineSearchCV
+    model : fitted TunedMLPClassifier
+    metric : str
+        The name of the metric of the search and of ``score``.
     score : float
-        The best pipeline's score on the held-out rows.
+        The final model's score on the held-out rows.
     n_test : int
         The number of held-out rows.
     """
+    search = model.search_
     width = terminal_width()
-    metric = metric_name(search)
     table = rounds_table(search)
+    folds = (
+        f"the mean over {search.n_splits_} folds"
+        if search.n_splits_ > 1
+        else "on a held-out fifth of the search's rows"
+    )
     print()
-    say(f"rounds, by CV {metric} (the mean over {search.n_splits_} folds):")
+    say(f"rounds, by CV {metric} ({folds}):")
     print(
         table.to_string(
             index=False, float_format="{:.4f}".format, na_rep="n/a", line_width=width
         )
     )
     print()
-    say("what each round sampled:")
+    rounds = len(search.search_spaces_)
+    say(
+        "what the search sampled:"
+        if rounds == 1
+        else f"what the search sampled in its first and last rounds (0 and {rounds - 1}):"
+    )
     spaces = spaces_table(search, width)
     text = spaces.to_string(index=False, line_width=width, **_left_aligned(spaces))
     # the left-aligned last column pads its lines with spaces
     print("\n".join(line.rstrip() for line in text.splitlines()))
     print()
-    best_round = int(search.cv_results_["round"][search.best_index_])
-    say(f"best parameters (CV {metric} {search.best_score_:.4f}, round {best_round}):")
-    best = pd.Series(
-        {_short(name): _shown(value) for name, value in search.best_params_.items()}
+    results = search.cv_results_
+    members = _members(model)
+    chosen = results["mean_test_score"][model.ensemble_candidates_]
+    best = int(model.ensemble_candidates_[0])
+    say(
+        f"best parameters (CV {metric} {results['mean_test_score'][best]:.4f}, "
+        f"round {int(results['round'][best])}):"
     )
-    print(textwrap.indent(best.to_string(), "  "))
+    params = pd.Series(
+        {_short(name): _shown(value) for name, value in results["params"][best].items()}
+    )
+    print(textwrap.indent(params.to_string(), "  "))
+    if len(members) > 1:
+        say(
+            f"final model: the {len(members)} best candidates (CV {metric} "
+            f"{chosen.min():.4f} to {chosen.max():.4f}) refitted on all the "
+            "search's rows, their probabilities averaged"
+        )
+    else:
+        say("final model: the best candidate refitted on all the search's rows")
     say(f"held-out test {metric}: {score:.4f} ({n_test} rows)")
+    _note_the_training_length(members[0][STEP])
+
+
+def _members(model):
+    """The pipelines of the final model, the best first."""
+    estimator = model.estimator_
+    return list(getattr(estimator, "estimators_", [estimator]))
+
+
+def _note_the_training_length(network):
+    """A note when the best member's best epoch was its last: it was still
+    improving when its budget ran out."""
+    if network.best_epoch_ is not None and network.best_epoch_ == network.n_iter_:
+        say(
+            f"note: the best candidate's best epoch was its last "
+            f"({network.n_iter_} of {network.n_iter_}): it may gain from longer "
+            "training, e.g. --training-steps "
+            f"{2 * TunedMLPClassifier().training_steps}"
+        )
 
 
 # ------------------------------------------------------------------- outputs
@@ -712,13 +609,14 @@ def check_onnx_export(X):
 
 
 def to_onnx(pipeline):
-    """The ONNX graph of a fitted pipeline of numeric columns.
+    """The ONNX graph of a fitted pipeline of numeric columns, or of a
+    soft-voting ensemble of such pipelines.
 
     Parameters
     ----------
-    pipeline : Pipeline
+    pipeline : Pipeline or VotingClassifier
         Fitted on a DataFrame whose columns are all numeric (see
-        :func:`check_onnx_export`).
+        :func:`check_onnx_export`), with standardized numeric columns.
 
     Returns
     -------
@@ -737,7 +635,10 @@ def to_onnx(pipeline):
 
     columns = [str(column) for column in pipeline.feature_names_in_]
     example = pd.DataFrame(np.zeros((1, len(columns)), np.float32), columns=columns)
-    options = {MLPBatchNormClassifier: {"zipmap": False}}
+    options = {
+        MLPBatchNormClassifier: {"zipmap": False},
+        VotingClassifier: {"zipmap": False},
+    }
     graph = skl2onnx.to_onnx(pipeline, example, options=options)
     # skl2onnx declares one input per column of the example, in their order
     inputs = [node.name for node in graph.graph.input]
@@ -771,8 +672,9 @@ def _write_atomically(path, write, saved):
         raise
 
 
-def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
-    """Save the best model, the results and, with matplotlib, two plots.
+def write_outputs(tuned, out, *, save_joblib=False, save_onnx=False):
+    """Save the final model, the search's results and, with matplotlib, two
+    plots.
 
     The model comes first, as ``model.skops`` (:func:`skops.io.dump`), which
     loads without running code; ``save_joblib`` adds ``model.joblib``, a
@@ -784,8 +686,8 @@ def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
 
     Parameters
     ----------
-    search : fitted CoarseToFineSearchCV
-        Refitted (``refit=True``).
+    tuned : fitted TunedMLPClassifier
+        Its final model (``estimator_``) is saved.
     out : Path
         An existing directory.
     save_joblib : bool, default=False
@@ -802,7 +704,7 @@ def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
     # when a model is saved.
     import skops.io
 
-    model = search.best_estimator_
+    model, search = tuned.estimator_, tuned.search_
     writers = {"model.skops": lambda path: skops.io.dump(model, path)}
     if save_joblib:
         writers["model.joblib"] = lambda path: joblib.dump(model, path)
@@ -823,7 +725,7 @@ def write_outputs(search, out, *, save_joblib=False, save_onnx=False):
 
         writers["search.png"] = lambda path: _save_figure(plot_search(search)[0], path)
         writers["learning_curve.png"] = lambda path: _save_figure(
-            plot_learning_curves(model)[0].figure, path, tight=True
+            plot_learning_curves(_members(tuned)[0])[0].figure, path, tight=True
         )
     paths = []
     for name, write in writers.items():
@@ -932,37 +834,6 @@ def warm_up_kernels(patience=COMPILE_PATIENCE, warm_up=_fit_a_tiny_model, tell=s
     return told.is_set()
 
 
-def search_size(n_rows, *, rounds, n_iter, cv, max_iter):
-    """The work of a search: its fits, and the rows x epochs they train at most.
-
-    Parameters
-    ----------
-    n_rows : int
-        The rows of the search (those not held out).
-    rounds, n_iter, cv, max_iter : int
-        As in :func:`tune`.
-
-    Returns
-    -------
-    n_fits : int
-        The fits of the candidates on the folds, and the refit.
-    rows_per_fit : int
-        The rows each fit trains on: a training fold without its
-        early-stopping share.
-    row_epochs : float
-        Rows times epochs, summed over the fits.
-    """
-    n_fits = rounds * n_iter * cv + 1
-    rows_per_fit = int(n_rows * (cv - 1) / cv * (1 - VALIDATION_FRACTION))
-    return n_fits, rows_per_fit, float(n_fits) * max_iter * rows_per_fit
-
-
-# The default run on the digits trains about 1.8e6 row-epochs, some 20 seconds
-# on two idle cores; a search of more than ten times that is announced as long.
-DIGITS_ROW_EPOCHS = search_size(1347, rounds=3, n_iter=8, cv=3, max_iter=30)[2]
-LONG_SEARCH = 10 * DIGITS_ROW_EPOCHS
-
-
 def _note_the_metric(y, target, scoring):
     """A line naming the metric, for a binary or imbalanced target scored by
     the default accuracy, and what to use instead; None otherwise."""
@@ -983,55 +854,106 @@ def _note_the_metric(y, target, scoring):
     return None
 
 
+def _check_scoring_applies(X, y, scoring):
+    """Train one epoch of the table's pipeline on a few of the rows and score
+    it with ``scoring``, so that a metric that does not apply to the target
+    (``roc_auc`` for several classes, say) stops the command before the
+    search rather than failing every fit."""
+    pipeline = tabular_pipeline(X).set_params(**{f"{PREFIX}max_iter": 1})
+    try:
+        pipeline.fit(X, y)
+        get_scorer(scoring)(pipeline, X, y)
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"--scoring {scoring} cannot score this classifier: {_reason(exc)}; "
+            "choose a classification metric, such as accuracy, "
+            "balanced_accuracy, f1_macro or neg_log_loss"
+        ) from None
+
+
+def _every_fit_failed(error):
+    """scikit-learn's error when every fit of the first round failed, in one
+    line: how many failed, and the error that ended the last one."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (
+        f"the search could not train the network: {lines[0]} The last error: "
+        f"{lines[-1]}"
+    )
+
+
+def _plan(model, n_rows, n_workers):
+    """The line saying what the search will do, and then the final model."""
+    if model.cv != "auto":
+        scored = f"{model.cv}-fold CV"
+    else:
+        scored = "a held-out fifth" if n_rows > HOLDOUT_ABOVE else "3-fold CV"
+    if model.time_budget is not None:
+        budget = model.time_budget
+        if budget == "auto":
+            budget = auto_time_budget(n_rows)
+        size = f"within {budget:.0f} s in all (--time-budget)"
+    elif model.n_candidates is not None:
+        size = f"{model.n_candidates} candidates (--n-candidates)"
+    else:
+        size = "3 rounds"
+    rungs = (
+        f", in rungs of growing epochs, 1/{model.factor:g} promoted at each"
+        if model.rungs
+        else ""
+    )
+    final = (
+        f"the {model.ensemble_size} best refitted and averaged (--ensemble)"
+        if model.ensemble_size > 1
+        else "the best refitted"
+    )
+    cores = "core" if n_workers == 1 else "cores"
+    scaling = " and scaling" if model.scaling == "search" else ""
+    return (
+        "search: learning rate, layers, dropout, weight decay, label smoothing"
+        f"{scaling}, scored by {scored} {model.scoring}, {size} on "
+        f"{n_workers} {cores}{rungs}; then {final}"
+    )
+
+
 def tune(
     *,
     csv=None,
     target=None,
-    rounds=3,
-    n_iter=8,
-    priority=2,
-    n_jobs=None,
-    cv=3,
-    random_state=0,
-    max_iter=30,
+    drop=(),
+    scoring=None,
+    time_budget="auto",
+    n_candidates=None,
+    ensemble=5,
+    cv="auto",
+    training_steps=1500,
     rungs=False,
     factor=3,
-    scoring=None,
-    drop=(),
+    n_jobs=-1,
+    random_state=0,
     out=None,
     force=False,
     save_joblib=False,
     save_onnx=False,
 ):
-    """Tune the pipeline on a table, print the rounds and the held-out score.
+    """Tune a network for a table, print the rounds and the held-out score.
 
     Parameters
     ----------
     csv, target : str or None, default=None
         The CSV file and its column of labels; the digits data when None.
-    rounds, n_iter, priority, cv, max_iter : int
-        The search: ``rounds`` rounds of ``n_iter`` candidates from
-        ``tuning_space(priority)``, scored on ``cv`` folds, each fit trained
-        for at most ``max_iter`` epochs.
-    rungs : bool, default=False
-        Whether each round trains its candidates in rungs of increasing
-        epochs, the best ``1 / factor`` of each rung continuing to the next
-        (``CoarseToFineSearchCV(resource=...)``), instead of every candidate
-        for ``max_iter`` epochs with early stopping.
-    factor : float, default=3
-        With ``rungs``, the ratio between the epochs of two rungs and between
-        the candidates they train.
-    n_jobs : int or None, default=None
-        Fits run in parallel.
-    random_state : int, default=0
-        Seeds the held-out split, the candidates and the networks.
+    drop : sequence of str, default=()
+        Feature columns to leave out.
     scoring : str or None, default=None
         A scikit-learn scorer name (see
         :func:`sklearn.metrics.get_scorer_names`); accuracy when None.
-    drop : sequence of str, default=()
-        Feature columns to leave out.
+    time_budget, n_candidates, cv, training_steps, rungs, factor, n_jobs
+        As in :class:`~sknormnet.tabular.TunedMLPClassifier`.
+    ensemble : int, default=5
+        Its ``ensemble_size``.
+    random_state : int, default=0
+        Seeds the held-out split, the search and the networks.
     out : str or Path or None, default=None
-        The directory receiving the results, the model and the plots (see
+        The directory receiving the model, the results and the plots (see
         :func:`write_outputs`); one that holds an earlier result is refused
         before the search.
     force : bool, default=False
@@ -1045,10 +967,10 @@ def tune(
 
     Returns
     -------
-    search : CoarseToFineSearchCV
-        The fitted search.
+    model : TunedMLPClassifier
+        The fitted model.
     score : float
-        The score of the best pipeline on the held-out rows.
+        The final model's score on the held-out rows.
     """
     scoring = DEFAULT_SCORING if scoring is None else scoring
     out = prepare_out(out, force) if out is not None else None
@@ -1062,79 +984,73 @@ def tune(
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=random_state
     )
-    splitter = StratifiedKFold(cv)
-    pipeline = build_pipeline(
-        X, max_iter=max_iter, early_stopping=not rungs, random_state=random_state
-    )
-    space = tuning_space(priority, prefix=PREFIX)
-    kinds = pipeline["preprocess"].transformers
-    columns = ", ".join(f"{len(cols)} {name}" for name, _, cols in kinds)
-    search = CoarseToFineSearchCV(
-        pipeline,
-        space,
-        n_iter=n_iter,
-        n_rounds=rounds,
-        resource=f"{PREFIX}max_iter" if rungs else None,
+    model = TunedMLPClassifier(
+        time_budget=time_budget,
+        n_candidates=n_candidates,
+        ensemble_size=ensemble,
+        # ONNX has no quantile transform to the normal distribution
+        scaling="standard" if save_onnx else "search",
+        cv=cv,
+        training_steps=training_steps,
+        rungs=rungs,
         factor=factor,
-        # named, so that cv_results_ and the search's lines name the metric
-        scoring={scoring: scoring},
-        refit=scoring,
-        cv=splitter,
+        scoring=scoring,
         n_jobs=n_jobs,
         random_state=random_state,
-        verbose=SEARCH_VERBOSE,
+        verbose=1,
     )
+    kinds = tabular_pipeline(X)["preprocess"].transformers
+    columns = ", ".join(f"{len(cols)} {name}" for name, _, cols in kinds)
     say(
         f"data: {source}, {len(y)} rows, {columns} feature columns, "
         f"{y.nunique()} classes of {target!r}; {len(y_train)} rows for the "
-        f"search ({cv}-fold CV), {len(y_test)} held out"
+        f"search, {len(y_test)} held out"
     )
     metric_note = _note_the_metric(y, target, scoring)
     if metric_note is not None:
         say(metric_note)
-    # before the warm-up and the check of the folds, which train too
-    n_fits, rows_per_fit, row_epochs = search_size(
-        len(y_train), rounds=rounds, n_iter=n_iter, cv=cv, max_iter=max_iter
-    )
-    if row_epochs > LONG_SEARCH:
+    if save_onnx:
         say(
-            f"warning: a long search: {n_fits} fits x up to {max_iter} epochs x "
-            f"{rows_per_fit} rows = {row_epochs:.2g} row-epochs, "
-            f"{row_epochs / DIGITS_ROW_EPOCHS:.0f} times the default run on the "
-            "digits; lower --rounds, --n-iter, --cv or --max-iter, or sample the "
-            "rows, for a shorter one"
+            "note: --onnx: the numeric columns are standardized, as ONNX has no "
+            "quantile transform for the search to choose instead"
         )
     warm_up_kernels()
-    with warnings.catch_warnings():
-        # the budget caps the epochs on purpose, and the batch sizes of the
-        # space may exceed the rows of a small table (they are then clipped)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # the schedule runs every fit to its last epoch on purpose, and a
+        # validation split that cannot stratify a tiny class changes no result
         warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", message=r"batch_size=\d+ is larger than")
+        warnings.filterwarnings("ignore", message="early_stopping cannot stratify")
         # said in the command's last line instead
         warnings.filterwarnings("ignore", message="Ctrl-C stopped the search")
-        check_folds(pipeline, X_train, y_train, splitter, scoring)
-        say(
-            f"search: {rounds} rounds x {n_iter} candidates x {cv} folds, scored by CV "
-            f"{scoring}; priority {priority} tunes "
-            f"{', '.join(_short(name) for name in space)}; "
-            + (
-                f"{max_iter} epochs for the candidates that win every rung "
-                f"(1/{factor:g} go on at each)"
-                if rungs
-                else f"at most {max_iter} epochs per fit"
-            )
-        )
-        search.fit(X_train, y_train)
-    score = float(search.score(X_test, y_test))
-    print_report(search, score, len(y_test))
+        _check_scoring_applies(X_train, y_train, scoring)
+        n_workers = joblib.effective_n_jobs(n_jobs)
+        say(_plan(model, len(y_train), n_workers))
+        try:
+            model.fit(X_train, y_train)
+        except ValueError as error:
+            if "fits failed" not in str(error):
+                raise
+            raise DataError(_every_fit_failed(error)) from None
+    # a warning of the folds repeats in every round: say each once
+    notes = dict.fromkeys(
+        str(warning.message)
+        for warning in caught
+        if issubclass(warning.category, UserWarning)
+    )
+    for note in notes:
+        say(f"note: {note}")
+    score = float(get_scorer(scoring)(model, X_test, y_test))
+    print_report(model, scoring, score, len(y_test))
     if out is not None:
-        paths = write_outputs(search, out, save_joblib=save_joblib, save_onnx=save_onnx)
+        paths = write_outputs(model, out, save_joblib=save_joblib, save_onnx=save_onnx)
         say(f"wrote to {out}: {', '.join(path.name for path in paths)}")
+    search = model.search_
     if search.interrupted_:
         kept = len(search.cv_results_["params"])
         saved = f", saved to {out}" if out is not None else ""
         raise SearchInterrupted(
-            f"the search stopped after {search.n_rounds_} of {rounds} rounds; "
-            f"the report covers their {kept} candidates{saved}"
+            f"the search stopped after {search.n_rounds_} rounds; the report "
+            f"covers their {kept} candidates{saved}"
         )
-    return search, score
+    return model, score

@@ -200,13 +200,16 @@ def _scalar_or_array(values: Any, reference: ArrayLike) -> float | NDArray[np.fl
 
 
 def _short(value: object) -> str:
-    """A value for a one-line description: numbers to 3 significant digits."""
+    """A value for a one-line description: numbers to 3 significant digits,
+    an estimator (anything with ``get_params``) by its class's name."""
     if isinstance(value, bool | np.bool_ | str):
         return str(value)
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real):
         return f"{float(value):.3g}"
+    if hasattr(value, "get_params"):
+        return type(value).__name__
     return str(value)
 
 

@@ -23,20 +23,25 @@ __all__ = ["TRUSTED_TYPES", "load"]
 TRUSTED_TYPES = (
     "sknormnet._mlp.MLPBatchNormClassifier",
     "sknormnet.preprocessing.as_text",
+    "sknormnet.preprocessing.as_float32",
     "numpy.dtype",
+    # the members of an ensemble, as scikit-learn's VotingClassifier names them
+    "sklearn.utils._bunch.Bunch",
     # scikit-learn before 1.7 keeps the columns a column transformer leaves
     # out in a list of this type
     "sklearn.compose._column_transformer._RemainderColsList",
 )
 """The types that :func:`load` trusts in every file.
 
-The classifier (by the path of the module that defines it), the function
+The classifier (by the path of the module that defines it); the functions
 with which the pipelines of ``sknormnet tune`` turn non-numeric columns into
-text, and ``numpy.dtype``, the data types that scikit-learn's imputers keep,
-which skops rebuilds itself but does not trust by default; with
-scikit-learn older than 1.7, the list in which a column transformer keeps
-the columns it leaves out. Their state is made of types that skops trusts:
-numbers, text, arrays and scikit-learn's estimators.
+text and their features into float32; ``numpy.dtype``, the data types that
+scikit-learn's imputers keep, which skops rebuilds itself but does not trust
+by default; scikit-learn's ``Bunch``, a dict in which its
+``VotingClassifier`` names the members of the ensembles that ``sknormnet
+tune`` saves; with scikit-learn older than 1.7, the list in which a column
+transformer keeps the columns it leaves out. Their state is made of types
+that skops trusts: numbers, text, arrays and scikit-learn's estimators.
 """
 
 

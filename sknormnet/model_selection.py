@@ -398,13 +398,11 @@ feature_names_in_
         n_iter: Any = self.n_iter
         if isinstance(n_iter, numbers.Integral):
             n_iter = [int(n_iter)] * self.n_rounds
-        if len(n_iter) != self.n_rounds or not all(
-            isinstance(n, numbers.Integral) and int(n) >= 1 for n in n_iter
-        ):
+        positive = all(isinstance(n, numbers.Integral) and int(n) > 0 for n in n_iter)
+        if len(n_iter) != self.n_rounds or not positive:
             raise ValueError(
-                f"n_iter={self.n_iter!r} must be a positive int or one positive int "
-                f"per round (n_rounds={self.n_rounds}), e.g. "
-                f"n_iter={[10] * self.n_rounds!r}."
+                f"n_iter={self.n_iter!r} must be a positive int or one per round "
+                f"(n_rounds={self.n_rounds}), e.g. n_iter={[10] * self.n_rounds!r}."
             )
         return [int(n) for n in n_iter]
 
@@ -457,8 +455,8 @@ feature_names_in_
     def _print_round(self, results: Mapping[str, Any], seconds: float) -> None:
         """A round's candidates, the best score so far, the time, the ranges."""
         number = self.n_rounds_ - 1
-        line = f"round {number + 1} of {self.n_rounds}: "
-        line += f"{self.n_candidates_[number]} candidates"
+        of = "" if self.time_budget else f" of {self.n_rounds}"  # open-ended
+        line = f"round {number + 1}{of}: {self.n_candidates_[number]} candidates"
         if "n_resources" in results:
             budgets = results["n_resources"][results["round"] == number]
             reached = sorted(set(budgets.tolist()))
@@ -467,7 +465,8 @@ feature_names_in_
         metric = self._ranking_metric(results)
         score = results[f"mean_test_{metric}"][_best_full_budget_row(results, metric)]
         shown = f"{score:.4f}" if np.isfinite(score) else "n/a"
-        _print_wrapped(f"{line}, best CV {metric} so far {shown}, {seconds:.0f} s")
+        name = self.scoring if isinstance(self.scoring, str) else metric
+        _print_wrapped(f"{line}, best CV {name} so far {shown}, {seconds:.0f} s")
         spaces = self.search_spaces_[number]
         spaces = [spaces] if isinstance(spaces, Mapping) else spaces
         _print_wrapped(" | ".join(map(describe_space, spaces)), indent=2)
@@ -562,9 +561,8 @@ class _SameSplits:
             self._splits = list(checked.split(X, y, groups))
             if not self._splits:
                 raise ValueError(
-                    f"cv={self._cv!r} gave no split: an iterator of splits can be "
-                    "read only once, and the search reads it again for each round; "
-                    "pass a list of (train, test) pairs instead, e.g. cv=list(cv)."
+                    f"cv={self._cv!r} gave no split: an iterator can be read once, "
+                    "and each round reads it; pass a list instead, cv=list(cv)."
                 )
         return iter(self._splits)
 
@@ -592,8 +590,10 @@ def _print_wrapped(text: str, indent: int = 0) -> None:
         initial_indent=" " * indent,
         subsequent_indent=" " * (indent + 2),
         break_on_hyphens=False,
+        break_long_words=False,
     )
-    lines = wrapper.wrap(text)
-    if any(len(line) > wrapper.width for line in lines):
-        lines = wrapper.wrap(text.replace(NO_BREAK, " "))
+    lines = []
+    for line in wrapper.wrap(text):  # a line too wide: broken inside a range
+        too_wide = len(line) > wrapper.width
+        lines += wrapper.wrap(line.replace(NO_BREAK, " ")) if too_wide else [line]
     print("\n".join(lines).replace(NO_BREAK, " "), flush=True)

@@ -3,7 +3,11 @@
 Importing this module registers a converter for the classifier with
 `skl2onnx <https://onnx.ai/sklearn-onnx/>`_, so that ``skl2onnx.to_onnx``
 converts it, alone or as the last step of a scikit-learn pipeline, with or
-without skl2onnx's ``zipmap`` option. The module has no other public names:
+without skl2onnx's ``zipmap`` option; and one for the float32 step of the
+pipelines of :class:`~sknormnet.tabular.TunedMLPClassifier` (a
+``FunctionTransformer`` of :func:`~sknormnet.preprocessing.as_float32`, a
+``Cast``), which also keeps the identity ``FunctionTransformer`` that
+skl2onnx converts. The module has no other public names:
 the export goes through skl2onnx. It needs the ``onnx`` extra::
 
     pip install "sknormnet[onnx]"
@@ -57,6 +61,7 @@ True
 """
 
 import numpy as np
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_is_fitted
 
 try:
@@ -85,6 +90,7 @@ except ImportError as error:
     ) from error
 
 from . import MLPBatchNormClassifier
+from .preprocessing import as_float32
 
 _ALIAS = "SknormnetMLPBatchNormClassifier"
 
@@ -299,4 +305,38 @@ update_registered_converter(
     _convert,
     parser=_parse,
     options={"zipmap": [True, False]},
+)
+
+
+def _calculate_cast_shapes(operator):
+    """The float32 cast of the tabular pipelines: a float tensor of the
+    input's shape; skl2onnx's own identity keeps the input's type."""
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
+    function = operator.raw_operator.func
+    if function not in (None, as_float32):
+        raise RuntimeError(
+            f"FunctionTransformer(func={function!r}) has no ONNX export: only the "
+            "identity and sknormnet.preprocessing.as_float32 have one."
+        )
+    shape = operator.inputs[0].type.shape
+    output_type = (
+        FloatTensorType if function is as_float32 else type(operator.inputs[0].type)
+    )
+    operator.outputs[0].type = output_type(shape)
+
+
+def _convert_cast(scope, operator, container):
+    """``Cast`` to float32 for ``as_float32``, ``Identity`` for no function."""
+    source, target = operator.inputs[0].full_name, operator.outputs[0].full_name
+    if operator.raw_operator.func is as_float32:
+        _add_node(scope, container, "Cast", source, target, to=TensorProto.FLOAT)
+    else:
+        _add_node(scope, container, "Identity", source, target)
+
+
+update_registered_converter(
+    FunctionTransformer,
+    "SklearnFunctionTransformer",
+    _calculate_cast_shapes,
+    _convert_cast,
 )

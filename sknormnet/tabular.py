@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 else:
     from sklearn.base import _fit_context
 
-__all__ = ["TunedMLPClassifier", "tabular_pipeline"]
+__all__ = ["TunedMLPClassifier", "auto_time_budget", "tabular_pipeline"]
 
 # The network's step in the pipeline, and so the prefix of its parameters.
 STEP = "mlp"
@@ -77,8 +77,7 @@ FIRST_ROUND_PER_WORKER = 4
 def tabular_pipeline(X: pd.DataFrame, *, scaling: str = "standard") -> Pipeline:
     """The preprocessing of a table's columns, then the network.
 
-    Numeric columns are imputed with their median (with an indicator column
-    for each column that has gaps) and scaled: ``"standard"``
+    Numeric columns are imputed with their median and scaled: ``"standard"``
     (:class:`~sklearn.preprocessing.StandardScaler`) or ``"quantile"`` (a
     :class:`~sklearn.preprocessing.QuantileTransformer` to a normal
     distribution, which tames skewed columns and outliers). The other columns
@@ -116,7 +115,7 @@ def tabular_pipeline(X: pd.DataFrame, *, scaling: str = "standard") -> Pipeline:
     transformers = []
     if numeric:
         steps = [
-            ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+            ("impute", SimpleImputer(strategy="median")),
             ("scale", _scaler(scaling, len(X))),
         ]
         transformers.append(("numeric", Pipeline(steps), numeric))
@@ -186,6 +185,13 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
     training_steps : int, default=1500
         About how many optimizer steps each fit trains, within 10 to 500
         epochs: small tables get many epochs, large ones few.
+    rungs : bool, default=False
+        Whether each round fits its candidates in rungs of growing epochs, up
+        to the full budget, ``factor`` times as many candidates per round,
+        the best ``1 / factor`` of each rung going on to the next (see
+        ``CoarseToFineSearchCV``'s ``resource``).
+    factor : float, default=3
+        With ``rungs``, the ratio between the epochs of two rungs.
     cv : int or "auto", default="auto"
         Folds of the search's cross-validation; ``"auto"`` is 3-fold on up to
         3,000 rows and one held-out fifth above. Fewer folds, with a warning,
@@ -206,6 +212,10 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
     estimator_ : Pipeline or VotingClassifier
         The final model: the best pipeline refitted, or a soft-voting
         :class:`~sklearn.ensemble.VotingClassifier` of the best pipelines.
+    ensemble_candidates_ : ndarray of int
+        The rows of ``search_.cv_results_`` refitted into ``estimator_``, the
+        best first; with rungs, among the candidates trained to the last
+        rung.
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_features_in_ : int
@@ -249,6 +259,8 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "scaling": [StrOptions({"search", "standard", "quantile"})],
         "training_steps": [Interval(Integral, 1, None, closed="left")],
+        "rungs": ["boolean"],
+        "factor": [Interval(Real, 1, None, closed="neither")],
         "cv": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
         "scoring": [str, callable, None],
         "n_jobs": [Integral, None],
@@ -264,6 +276,8 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         ensemble_size: int = 5,
         scaling: str = "search",
         training_steps: int = 1500,
+        rungs: bool = False,
+        factor: float = 3,
         cv: int | str = "auto",
         scoring: str | Callable[..., float] | None = None,
         n_jobs: int | None = -1,
@@ -275,6 +289,8 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.ensemble_size = ensemble_size
         self.scaling = scaling
         self.training_steps = training_steps
+        self.rungs = rungs
+        self.factor = factor
         self.cv = cv
         self.scoring = scoring
         self.n_jobs = n_jobs
@@ -307,15 +323,28 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         splitter = self._splitter(labels, rng)
         n_rows = len(labels) * _training_share(splitter)
         pipeline = tabular_pipeline(X, scaling=self._fixed_scaling())
+        if any(name == "numeric" for name, _, _ in pipeline["preprocess"].transformers):
+            # the quantiles of a training fold, not of all the rows
+            scaler = _scaler(self._fixed_scaling(), int(n_rows))
+            pipeline.set_params(preprocess__numeric__scale=scaler)
         network = self._network(n_rows).set_params(random_state=rng.randint(2**31))
         pipeline.set_params(**{STEP: network})
         n_iter = self._rounds()
+        rungs: dict[str, Any] = {}
+        if self.rungs:
+            n_iter = [math.ceil(n * self.factor) for n in n_iter]
+            rungs = {
+                "resource": f"{STEP}__max_iter",
+                "min_resources": max(1, round(network.max_iter / self.factor**2)),
+                "factor": self.factor,
+            }
         self.search_ = CoarseToFineSearchCV(
             pipeline,
             self._space(X, n_rows),
             n_iter=n_iter,
             n_rounds=len(n_iter),
             top_k=0.25,
+            **rungs,
             time_budget=None if budget is None else SEARCH_SHARE * budget,
             scoring=self.scoring,
             n_jobs=self.n_jobs,
@@ -336,7 +365,7 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
     def _time_budget(self, n_rows: int) -> float | None:
         if self.time_budget is None or self.time_budget != "auto":
             return None if self.time_budget is None else float(self.time_budget)
-        return float(np.clip(45 + 0.01 * (n_rows - 7500), 45, 100))
+        return auto_time_budget(n_rows)
 
     def _fixed_scaling(self) -> str:
         return "standard" if self.scaling == "search" else self.scaling
@@ -420,9 +449,17 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         remaining time allows, at most ``ensemble_size``, at least one."""
         results = self.search_.cv_results_
         scores = np.asarray(results[f"mean_test_{_metric(results)}"], dtype=float)
-        order = np.argsort(
-            -np.where(np.isfinite(scores), scores, -np.inf), kind="stable"
-        )
+        # with rungs, only the candidates trained to the full epochs compete
+        if "n_resources" in results:
+            resources = np.asarray(results["n_resources"])
+            scores = np.where(resources == resources.max(), scores, np.nan)
+        ranked = np.flatnonzero(np.isfinite(scores))
+        if not len(ranked):
+            raise ValueError(
+                "every candidate of the search failed to fit; see the search's "
+                "warnings for the errors"
+            )
+        order = ranked[np.argsort(-scores[ranked], kind="stable")]
         size = self.ensemble_size
         if remaining is not None:
             # a refit on all the rows, by the fit times of the search's folds
@@ -432,6 +469,7 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
             size = max(1, min(size, waves * effective_n_jobs(self.n_jobs)))
         full = tabular_pipeline(X, scaling=self._fixed_scaling())
         full.set_params(**{STEP: self._network(len(y))})
+        self.ensemble_candidates_ = order[:size]
         members = []
         for rank, row in enumerate(order[:size]):
             member = clone(full).set_params(**clone(results["params"][row], safe=False))
@@ -439,7 +477,11 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
             members.append((f"rank{rank + 1}", member))
         if len(members) == 1:
             return members[0][1].fit(X, y)
-        return VotingClassifier(members, voting="soft", n_jobs=self.n_jobs).fit(X, y)
+        # flatten_transform=False: the only setting that skl2onnx converts
+        ensemble = VotingClassifier(
+            members, voting="soft", flatten_transform=False, n_jobs=self.n_jobs
+        )
+        return ensemble.fit(X, y)
 
     def predict(self, X: pd.DataFrame | ArrayLike) -> NDArray[Any]:
         """The class of each row, from the averaged probabilities."""
@@ -452,6 +494,20 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         proba: NDArray[np.floating[Any]] = self.estimator_.predict_proba(_frame(X))
         return proba
+
+
+def auto_time_budget(n_rows: int) -> float:
+    """The seconds ``TunedMLPClassifier(time_budget="auto")`` takes on
+    ``n_rows`` rows: 45 up to 7,500 rows, then 0.01 more per row, at most
+    100.
+
+    Examples
+    --------
+    >>> from sknormnet.tabular import auto_time_budget
+    >>> auto_time_budget(1000), auto_time_budget(15000), auto_time_budget(10**6)
+    (45.0, 100.0, 100.0)
+    """
+    return float(np.clip(45 + 0.01 * (n_rows - 7500), 45, 100))
 
 
 def _frame(X: Any) -> pd.DataFrame:

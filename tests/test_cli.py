@@ -21,21 +21,19 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 
 import sknormnet
+from sknormnet import MLPBatchNormClassifier
 from sknormnet.__main__ import main
 from sknormnet._cli import (
     MIN_WIDTH,
     TEST_SIZE,
     DataError,
     _note_the_metric,
-    build_pipeline,
-    check_folds,
     prepare_out,
     print_report,
     rounds_table,
-    search_size,
     spaces_table,
     terminal_width,
     tune,
@@ -50,12 +48,31 @@ from sknormnet.distributions import (
 from sknormnet.io import TRUSTED_TYPES, load
 from sknormnet.model_selection import CoarseToFineSearchCV
 
-# A budget of a few seconds: 2 rounds of 2 candidates, 2 folds, 5 epochs.
-TINY = ["--rounds", "2", "--n-iter", "2", "--cv", "2", "--max-iter", "5"]
+# A search of a few seconds, the same on every machine: 6 candidates on one
+# worker (2 rounds: 4, then 2), 2 folds, 20 optimizer steps per fit, an
+# ensemble of 2.
+TINY = [
+    "--time-budget",
+    "none",
+    "--n-candidates",
+    "6",
+    "--cv",
+    "2",
+    "--training-steps",
+    "20",
+    "--ensemble",
+    "2",
+    "--n-jobs",
+    "1",
+]
+# The same, as the arguments of tune().
+TINY_ARGUMENTS = dict(
+    time_budget=None, n_candidates=6, cv=2, training_steps=20, ensemble=2, n_jobs=1
+)
 ACCURACY = re.compile(r"held-out test accuracy: (\d\.\d{4}) \((\d+) rows\)")
 # The search's own line at the end of each round; only its start is relied on,
 # as its format belongs to CoarseToFineSearchCV.
-ROUND_LINE = re.compile(r"^round (\d+) of \d+: .*$", re.MULTILINE)
+ROUND_LINE = re.compile(r"^round (\d+)(?: of \d+)?: .*$", re.MULTILINE)
 
 
 def _run(argv, columns=80):
@@ -104,19 +121,20 @@ def _load_skops(path):
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
-    """The exit status, stdout, stderr, output directory and search of a run."""
+    """The exit status, stdout, stderr, output directory and fitted model of a
+    run."""
     out = tmp_path_factory.mktemp("cli") / "results"
-    searches = []
+    models = []
 
-    def keep_the_search(**kwargs):
-        search, accuracy = tune(**kwargs)
-        searches.append(search)
-        return search, accuracy
+    def keep_the_model(**kwargs):
+        model, accuracy = tune(**kwargs)
+        models.append(model)
+        return model, accuracy
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("sknormnet._cli.tune", keep_the_search)
+        patch.setattr("sknormnet._cli.tune", keep_the_model)
         status, stdout, stderr = _run(["tune", *TINY, "--out", str(out)])
-    return status, stdout, stderr, out, searches[0] if searches else None
+    return status, stdout, stderr, out, models[0] if models else None
 
 
 def test_tune_on_digits_succeeds_and_prints_the_accuracy(digits_run):
@@ -124,9 +142,11 @@ def test_tune_on_digits_succeeds_and_prints_the_accuracy(digits_run):
     assert status == 0, stderr
     assert "Traceback" not in stderr
     assert stdout.startswith("data: scikit-learn's digits, 1797 rows, 64 numeric")
-    assert "search: 2 rounds x 2 candidates x 2 folds, scored by CV accuracy" in (
-        _flat(stdout)
-    )
+    assert (
+        "search: learning rate, layers, dropout, weight decay, label smoothing and "
+        "scaling, scored by 2-fold CV accuracy, 6 candidates (--n-candidates) on 1 "
+        "core; then the 2 best refitted and averaged (--ensemble)"
+    ) in _flat(stdout)
     match = ACCURACY.search(stdout)
     assert match, stdout
     assert 0.0 <= float(match.group(1)) <= 1.0
@@ -134,7 +154,8 @@ def test_tune_on_digits_succeeds_and_prints_the_accuracy(digits_run):
 
 
 def test_tune_prints_a_line_as_each_round_ends(digits_run):
-    _, stdout, _, _, search = digits_run
+    _, stdout, _, _, model = digits_run
+    search = model.search_
     rounds = [int(m.group(1)) for m in ROUND_LINE.finditer(stdout)]
     assert rounds == list(range(1, search.n_rounds_ + 1)) == [1, 2]
     # the search's lines come before the report
@@ -149,17 +170,21 @@ def test_every_line_fits_the_terminal(digits_run):
 
 
 @pytest.mark.parametrize("columns", [MIN_WIDTH, 60, 100])
-def test_the_command_fits_its_own_lines_to_columns(columns, monkeypatch, tmp_path):
-    # the lines of the command alone (the search's are CoarseToFineSearchCV's)
-    monkeypatch.setattr("sknormnet._cli.SEARCH_VERBOSE", 0)
+def test_the_command_fits_its_own_lines_to_columns(columns, tmp_path):
+    # the lines of the command and of the search (but scikit-learn's own line
+    # before each of the search's evaluations)
     path = tmp_path / "customers.csv"
     _mixed_table().to_csv(path, index=False)
     args = ["--csv", str(path), "--target", "label", "--out", str(tmp_path / "o")]
     status, stdout, stderr = _run(["tune", *args, *TINY, "--joblib"], columns)
     assert status == 0, stderr
-    assert not _too_wide(stdout, columns)
+    ours = "\n".join(
+        line for line in stdout.splitlines() if not line.startswith("Fitting ")
+    )
+    assert not _too_wide(ours, columns)
     # each part of the output is there, however narrow
-    for part in ("data:", "search:", "rounds, by CV", "what each round", "wrote to"):
+    parts = ("data:", "search:", "rounds, by CV", "what the search", "wrote to")
+    for part in parts:
         assert part in stdout
 
 
@@ -185,58 +210,71 @@ def _table(stdout):
 
 
 def test_tune_prints_the_table_of_rounds_and_the_best_parameters(digits_run):
-    _, stdout, _, _, search = digits_run
+    _, stdout, _, _, model = digits_run
+    search = model.search_
     assert "rounds, by CV accuracy (the mean over 2 folds):" in stdout
     header, rows = _table(stdout)
     assert re.match(r"^ *round +candidates +best of the round +best so far$", header)
-    assert [row[:2] for row in rows] == [["0", "2"], ["1", "2"]]
-    scores = search.cv_results_["mean_test_accuracy"]
+    assert [row[:2] for row in rows] == [["0", "4"], ["1", "2"]]
+    scores = search.cv_results_["mean_test_score"]
     assert [float(row[3]) for row in rows] == [
-        round(scores[:2].max(), 4),
+        round(scores[:4].max(), 4),
         round(scores.max(), 4),
     ]
     best = stdout[stdout.index("best parameters") :]
-    for name in ("learning_rate_init", "beta_1", "batch_size", "hidden_layer_sizes"):
+    names = ["learning_rate_init", "hidden_layer_sizes", "dropout", "weight_decay"]
+    for name in [*names, "label_smoothing", "scale"]:
         assert re.search(rf"^  {name} +\S", best, re.MULTILINE), best
-    assert f"(CV accuracy {search.best_score_:.4f}, round" in best
+    assert f"(CV accuracy {scores.max():.4f}, round" in best
+    ensemble = sorted(scores)[-2:]
+    assert (
+        f"final model: the 2 best candidates (CV accuracy {ensemble[0]:.4f} to "
+        f"{ensemble[1]:.4f}) refitted on all the search's rows, their "
+        "probabilities averaged"
+    ) in _flat(best)
 
 
-def test_tune_prints_what_each_round_sampled(digits_run):
-    _, stdout, _, _, search = digits_run
-    block = stdout[stdout.index("what each round sampled:") :].split("\n\n")[0]
+def test_tune_prints_what_the_first_and_last_rounds_sampled(digits_run):
+    _, stdout, _, _, model = digits_run
+    spaces = model.search_.search_spaces_
+    title = "what the search sampled in its first and last rounds (0 and 1):"
+    block = stdout[stdout.index(title) :].split("\n\n")[0]
     lines = block.splitlines()[1:]
     assert lines[0].split() == ["parameter", "round", "sampled", "from"]
-    assert lines[1].split() == ["learning_rate_init", "0", "0.0001..1"]
-    assert lines[2].split()[0] == "1"
-    spaces = search.search_spaces_
-    assert lines[2].split()[1] == spaces[1]["mlp__learning_rate_init"].describe()
+    assert lines[1].split() == ["learning_rate_init", "0", "0.0003..0.03"]
+    assert lines[2].split() == ["1", spaces[1]["mlp__learning_rate_init"].describe()]
     # every value of a list with its probability, not only the likeliest
-    batch = next(i for i, line in enumerate(lines) if line.startswith("batch_size"))
-    assert _flat(lines[batch]).endswith("0 32, 64, 128, 256, 512 (equally likely)")
-    weights = spaces[1]["mlp__batch_size"].p
+    dropout = next(i for i, line in enumerate(lines) if line.startswith("dropout"))
+    assert _flat(lines[dropout]).endswith("0 0, 0.1, 0.2, 0.3, 0.4 (equally likely)")
+    weights = spaces[1]["mlp__dropout"].p
     expected = ", ".join(
-        f"{v} ({w:.0%})" for v, w in zip([32, 64, 128, 256, 512], weights)
+        f"{v:g} ({w:.0%})" for v, w in zip([0, 0.1, 0.2, 0.3, 0.4], weights)
     )
-    assert _flat(lines[batch + 1]) == f"1 {expected}"
-    assert "1 layer of 32..512 units" in block
+    assert _flat(lines[dropout + 1]) == f"1 {expected}"
+    assert "layers of 64..512 units" in block
+    assert "StandardScaler, QuantileTransformer (equally likely)" in _flat(block)
 
 
 def test_tune_writes_results_model_and_plots(digits_run):
-    _, stdout, _, out, search = digits_run
+    _, stdout, _, out, tuned = digits_run
     # the model first
     expected = ["model.skops", "cv_results.csv", "search.png", "learning_curve.png"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     assert f"wrote to {out}: {', '.join(expected)}" in _flat(stdout)
     results = pd.read_csv(out / "cv_results.csv")
-    assert results["round"].tolist() == [0, 0, 1, 1]
+    assert results["round"].tolist() == [0, 0, 0, 0, 1, 1]
     assert "param_mlp__learning_rate_init" in results
     model, untrusted = _load_skops(out / "model.skops")
     assert "sknormnet._mlp.MLPBatchNormClassifier" in untrusted
+    assert "sknormnet.preprocessing.as_float32" in untrusted
     X, y = load_digits(return_X_y=True, as_frame=True)
     predictions = model.predict(X.head(50))
     assert set(predictions) <= set(range(10))
     assert model.score(X, y) > 0.5
-    assert_array_equal(model.predict_proba(X), search.best_estimator_.predict_proba(X))
+    # the final model as it is in the process that made it
+    assert_array_equal(model.predict_proba(X), tuned.predict_proba(X))
+    assert_array_equal(model.predict_proba(X), tuned.estimator_.predict_proba(X))
+    assert len(model.estimators_) == 2
     assert "model.joblib" not in stdout
     for name in ("search.png", "learning_curve.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -274,8 +312,7 @@ def _mixed_table(n_rows=160, seed=0):
     return table
 
 
-def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatch):
-    monkeypatch.setattr("sknormnet._cli.LONG_SEARCH", 1000)
+def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path):
     path = tmp_path / "customers.csv"
     table = _mixed_table()
     table.to_csv(path, index=False)
@@ -300,22 +337,15 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatc
         flat.index(note) for note in expected
     )
     assert "158 rows, 2 numeric, 3 categorical feature columns, 2 classes" in flat
-    # the long-search warning gives the size of the search
-    n_fits, rows, row_epochs = search_size(118, rounds=2, n_iter=2, cv=2, max_iter=5)
-    assert (n_fits, rows) == (9, 53)
-    assert (
-        f"warning: a long search: 9 fits x up to 5 epochs x 53 rows = "
-        f"{row_epochs:.2g} row-epochs" in flat
-    )
     # the metric is named everywhere, and given by the user: no note about it
-    assert "scored by CV balanced_accuracy" in flat
+    assert "scored by 2-fold CV balanced_accuracy" in flat
     assert "rounds, by CV balanced_accuracy" in flat
     assert "(CV balanced_accuracy " in flat
     match = re.search(r"held-out test balanced_accuracy: (\d\.\d{4}) \(40 rows\)", flat)
     assert match
     assert "scoring by accuracy" not in flat
     results = pd.read_csv(out / "cv_results.csv")
-    assert "mean_test_balanced_accuracy" in results
+    assert "mean_test_score" in results
     model, untrusted = _load_skops(out / "model.skops")
     # the rows as the command read them: a round trip through the CSV file
     # changes the types of some columns (booleans with gaps, on pandas 2)
@@ -363,7 +393,8 @@ def test_tune_on_a_csv_with_numeric_and_categorical_columns(tmp_path, monkeypatc
     assert set(model.predict(new)) <= {"buys", "leaves"}
     assert model.predict_proba(new).shape == (3, 2)
     # the capped column: at most MAX_CATEGORIES features, unseen values included
-    preprocess = model["preprocess"]
+    # (the model averages two pipelines, TINY's ensemble)
+    preprocess = model.estimators_[0]["preprocess"]
     columns = {name: list(cols) for name, _, cols in preprocess.transformers_}
     city = columns["categorical"].index("city")
     encoder = preprocess.named_transformers_["categorical"][-1]
@@ -407,8 +438,7 @@ def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     pytest.importorskip("skl2onnx")
     out = tmp_path / "results"
-    tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
-    status, stdout, stderr = _run(["tune", *tiny, "--out", str(out), "--onnx"])
+    status, stdout, stderr = _run(["tune", *TINY, "--out", str(out), "--onnx"])
     assert status == 0, stderr
     assert f"wrote to {out}: model.skops, model.onnx, cv_results.csv" in _flat(stdout)
     model, _ = _load_skops(out / "model.skops")
@@ -525,11 +555,6 @@ DATA_ERRORS = {
         [],
         "8 rows leave a test set of 2 rows for 4 classes",
     ),
-    "class smaller than cv": (
-        _rows("a" * 30 + "b" * 4),
-        ["--cv", "5"],
-        "too few rows for --cv 5: class 'b' has 3 rows in the training split",
-    ),
     "infinite value": (
         "x,y\n" + "1,a\n2,b\n" * 20 + "inf,a\n",
         [],
@@ -572,6 +597,20 @@ def test_bad_data_is_one_line_on_stderr_and_exit_1(case, tmp_path):
     assert "held-out" not in stdout
 
 
+@pytest.mark.parametrize("folds", ["auto", "5"])
+def test_a_class_of_four_rows_gets_a_model(folds, tmp_path):
+    # 3 of its rows are left for the search: fewer than the folds asked for
+    path = _write(tmp_path / "data.csv", _rows("a" * 40 + "b" * 4))
+    args = ["--csv", str(path), "--target", "y", *TINY, "--cv", folds]
+    status, stdout, stderr = _run(["tune", *args])
+    assert status == 0, stderr
+    assert ACCURACY.search(_flat(stdout))
+    flat = _flat(stdout)
+    fewer = "note: a class has 3 rows, fewer than the 5 folds of the search: 3 folds"
+    assert (fewer in flat) == (folds == "5")
+    assert flat.count(fewer) <= 1
+
+
 @pytest.mark.parametrize("earlier", ["model.skops", "cv_results.csv", "search.png"])
 def test_out_holding_an_earlier_result_is_refused_before_the_search(earlier, tmp_path):
     out = tmp_path / "results"
@@ -594,12 +633,12 @@ def _files(directory):
 
 
 def test_force_overwrites_an_earlier_result(digits_run, tmp_path):
-    search = digits_run[4]
+    tuned = digits_run[4]
     out = tmp_path / "results"
     out.mkdir()
     _write(out / "model.skops", "an earlier result")
     with contextlib.redirect_stdout(io.StringIO()):
-        paths = write_outputs(search, prepare_out(out, force=True))
+        paths = write_outputs(tuned, prepare_out(out, force=True))
     assert [path.name for path in paths] == [
         "model.skops",
         "cv_results.csv",
@@ -609,17 +648,17 @@ def test_force_overwrites_an_earlier_result(digits_run, tmp_path):
     assert _files(out) == sorted(path.name for path in paths)
     model, _ = _load_skops(out / "model.skops")
     X, _ = load_digits(return_X_y=True, as_frame=True)
-    assert_array_equal(model.predict(X), search.best_estimator_.predict(X))
+    assert_array_equal(model.predict(X), tuned.predict(X))
 
 
 def test_a_write_failure_names_the_file_and_what_was_saved(digits_run, tmp_path):
     # the issue's case: --force over a result whose cv_results.csv is a directory
-    search = digits_run[4]
+    tuned = digits_run[4]
     out = tmp_path / "results"
     (out / "cv_results.csv").mkdir(parents=True)
     with contextlib.redirect_stdout(io.StringIO()):
         with pytest.raises(DataError) as error:
-            write_outputs(search, prepare_out(out, force=True))
+            write_outputs(tuned, prepare_out(out, force=True))
     assert str(error.value) == (
         f"--out {out}: cannot write cv_results.csv (Is a directory); saved before "
         "it: model.skops"
@@ -631,7 +670,7 @@ def test_a_write_failure_names_the_file_and_what_was_saved(digits_run, tmp_path)
 def test_a_file_is_written_whole_or_left_as_it_was(digits_run, tmp_path, monkeypatch):
     # A write that fails midway (a full disk) leaves the earlier file intact:
     # each file goes to a temporary file, renamed once complete.
-    search = digits_run[4]
+    tuned = digits_run[4]
     out = tmp_path / "results"
     out.mkdir()
     _write(out / "model.skops", b"the earlier model")
@@ -645,7 +684,7 @@ def test_a_file_is_written_whole_or_left_as_it_was(digits_run, tmp_path, monkeyp
     monkeypatch.setattr(skops_io, "dump", disk_full)
     with contextlib.redirect_stdout(io.StringIO()):
         with pytest.raises(DataError) as error:
-            write_outputs(search, prepare_out(out, force=True))
+            write_outputs(tuned, prepare_out(out, force=True))
     assert str(error.value) == (
         f"--out {out}: cannot write model.skops (No space left on device); saved "
         "before it: nothing"
@@ -680,12 +719,26 @@ USAGE_ERRORS = {
     "onnx without out": (["--onnx"], "--onnx needs --out DIR"),
     "force without out": (["--force"], "--force needs --out DIR"),
     "csv without target": (["--csv", "data.csv"], "--csv needs --target COLUMN"),
-    "rounds 0": (["--rounds", "0"], "argument --rounds: must be at least 1, got 0"),
-    "n-iter 0": (["--n-iter", "0"], "argument --n-iter: must be at least 1, got 0"),
+    "n-candidates 0": (
+        ["--n-candidates", "0"],
+        "argument --n-candidates: must be at least 1, got 0",
+    ),
     "cv 1": (["--cv", "1"], "argument --cv: must be at least 2, got 1"),
-    "max-iter 0": (["--max-iter", "0"], "argument --max-iter: must be at least 1"),
-    "rounds not an int": (["--rounds", "two"], "'two' is not an integer"),
-    "priority 4": (["--priority", "4"], "argument --priority: invalid choice: 4"),
+    "cv a word": (["--cv", "many"], "argument --cv: 'many' is not an integer"),
+    "ensemble 0": (["--ensemble", "0"], "argument --ensemble: must be at least 1"),
+    "training-steps 0": (
+        ["--training-steps", "0"],
+        "argument --training-steps: must be at least 1, got 0",
+    ),
+    "n-candidates not an int": (["--n-candidates", "two"], "'two' is not an integer"),
+    "time-budget 0": (
+        ["--time-budget", "0"],
+        "argument --time-budget: must be a finite number of seconds above 0, got 0",
+    ),
+    "time-budget a word": (
+        ["--time-budget", "soon"],
+        "argument --time-budget: 'soon' is not a number of seconds",
+    ),
     "n-jobs 0": (["--n-jobs", "0"], "argument --n-jobs: 0 runs nothing"),
     "negative seed": (["--random-state", "-1"], "must be at least 0, got -1"),
     "huge seed": (["--random-state", str(2**32)], "must be below 2**32"),
@@ -755,8 +808,8 @@ def test_usage_errors_exit_2_with_argparse_message(case, monkeypatch):
 @pytest.mark.parametrize("name", ["data:2024.csv", "a b.csv", "c:d.csv"])
 def test_csv_takes_local_paths_that_look_like_urls_to_no_one(name, tmp_path):
     path = _write(tmp_path / name, "x,y\n" + "1,a\n2,b\n" * 40)
-    args = ["--csv", str(path), "--target", "y", "--n-iter", "1", "--rounds", "1"]
-    status, stdout, stderr = _run(["tune", *args, "--cv", "2", "--max-iter", "1"])
+    args = ["--csv", str(path), "--target", "y", *TINY]
+    status, stdout, stderr = _run(["tune", *args])
     assert status == 0, stderr
     assert _flat(stdout).startswith(f"data: {path}, 80 rows")
 
@@ -788,13 +841,15 @@ def test_help_and_version():
     for option in (
         "--csv PATH",
         "--target COLUMN",
-        "--rounds N",
-        "--n-iter N",
-        "--priority {1,2,3}",
+        "--time-budget SECONDS",
+        "--n-candidates N",
+        "--ensemble K",
         "--n-jobs N",
         "--cv K",
         "--random-state SEED",
-        "--max-iter EPOCHS",
+        "--training-steps N",
+        "--rungs",
+        "--factor F",
         "--out DIR",
         "--joblib",
         "--onnx",
@@ -803,7 +858,7 @@ def test_help_and_version():
     ):
         assert option in stdout
     assert "(default: accuracy)" in stdout
-    assert "(default: 3)" in stdout
+    assert "(default: auto)" in _flat(stdout) and "(default: 1500)" in stdout
     assert "(default: None)" not in stdout
     status, stdout, _ = _run(["--version"])
     assert (status, stdout) == (0, f"sknormnet {sknormnet.__version__}\n")
@@ -819,15 +874,14 @@ def test_python_dash_m_help_in_a_subprocess(run_python):
     result = run_python("-m", "sknormnet", "tune", "--help", timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: sknormnet tune")
-    assert "--max-iter EPOCHS" in result.stdout
+    assert "--time-budget SECONDS" in result.stdout
 
 
 def test_python_dash_m_tune_in_a_subprocess(run_python):
-    tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
-    result = run_python("-m", "sknormnet", "tune", *tiny)
+    result = run_python("-m", "sknormnet", "tune", *TINY)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert len(ROUND_LINE.findall(result.stdout)) == 1
+    assert len(ROUND_LINE.findall(result.stdout)) == 2
     match = ACCURACY.search(result.stdout)
     assert match and 0.0 <= float(match.group(1)) <= 1.0
 
@@ -884,20 +938,21 @@ def test_an_infinite_value_in_a_held_out_row_stops_before_the_search(tmp_path):
     assert list(out.iterdir()) == []
 
 
-def test_cross_validation_failing_for_another_reason_gives_that_reason():
-    # A fold of plenty of rows that the classifier cannot train on: the advice
-    # is the classifier's, not to give more rows.
-    X, y = load_digits(return_X_y=True, as_frame=True)
-    pipeline = build_pipeline(X).set_params(mlp__learning_rate_init=1e6)
-    with pytest.raises(DataError) as error:
-        check_folds(pipeline, X, y, StratifiedKFold(3))
-    message = str(error.value)
-    assert message.startswith(
-        "--cv 3: the classifier cannot train on a training fold of 1198 rows: "
-        "learning_rate_init=1000000.0 made the training loss"
+def test_every_fit_failing_is_one_line_with_the_last_error(tmp_path, monkeypatch):
+    def broken(self, X, y, **kwargs):
+        raise ValueError("the network cannot train here")
+
+    monkeypatch.setattr(MLPBatchNormClassifier, "fit", broken)
+    # the steps before the search train networks too
+    monkeypatch.setattr("sknormnet._cli.warm_up_kernels", lambda: False)
+    monkeypatch.setattr("sknormnet._cli._check_scoring_applies", lambda *args: None)
+    status, stdout, stderr = _run(["tune", *TINY])
+    assert status == 1
+    assert stderr == (
+        "sknormnet: error: the search could not train the network: All the 8 fits "
+        "failed. The last error: ValueError: the network cannot train here\n"
     )
-    assert "Lower learning_rate_init" in message
-    assert "more rows" not in message and "lower --cv" not in message
+    assert "held-out" not in stdout
 
 
 @pytest.mark.parametrize(
@@ -913,12 +968,11 @@ def test_a_target_with_gaps_keeps_the_type_of_its_values(column, labels, tmp_pat
     values = column.split(",")
     rows = "".join(f"{i % 7},{values[i % 4]}\n" for i in range(80))
     path = _write(tmp_path / "data.csv", "x,y\n" + rows)
-    args = dict(csv=str(path), target="y", rounds=1, n_iter=1, cv=2, max_iter=2)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        search, _ = tune(**args)
+        model, _ = tune(csv=str(path), target="y", **TINY_ARGUMENTS)
     assert "note: dropped 20 rows without a value of 'y'" in out.getvalue()
-    classes = search.best_estimator_.classes_
+    classes = model.classes_
     assert classes.tolist() == labels
     first = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]
     assert type(first) is type(labels[0])
@@ -940,34 +994,32 @@ def small_search():
     return CoarseToFineSearchCV(RidgeClassifier(), **SMALL_SEARCH).fit(X, y)
 
 
-def test_rungs_train_candidates_in_rungs_and_the_report_shows_them():
-    budget = ["--rounds", "2", "--n-iter", "6", "--cv", "2", "--max-iter", "9"]
-    status, stdout, stderr = _run(["tune", *budget, "--rungs", "--factor", "3"])
-    assert status == 0, stderr
-    text = _flat(stdout)
-    assert "rungs of mlp__max_iter 1, 3, 9, 1/3 promoted" in text
-    assert "9 epochs for the candidates that win every rung (1/3 go on at each)" in text
-    # the rounds table: 6 candidates per round, of which 1 trained fully
-    header = next(line for line in stdout.splitlines() if "trained fully" in line)
-    lines = stdout.splitlines()
-    rows = lines[lines.index(header) + 1 : lines.index(header) + 3]
-    assert [row.split()[:3] for row in rows] == [["0", "6", "1"], ["1", "6", "1"]]
-    assert not _too_wide(stdout, 80)
-
-
-def test_tune_with_rungs_turns_early_stopping_off():
-    search, _ = tune(rounds=1, n_iter=3, cv=2, max_iter=4, rungs=True, factor=2)
-    assert search.resource == "mlp__max_iter" and search.factor == 2
-    assert search.estimator["mlp"].early_stopping is False
-    assert sorted(set(search.cv_results_["n_resources"])) == [1, 2, 4]
-    assert search.best_params_["mlp__max_iter"] == 4
+def test_rungs_train_candidates_in_rungs_and_the_report_shows_them(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        model, _ = tune(**TINY_ARGUMENTS, rungs=True, factor=3)
+    stdout = out.getvalue()
+    search = model.search_
+    assert search.resource == "mlp__max_iter" and search.factor == 3
+    epochs = search.estimator["mlp"].max_iter
+    resources = search.cv_results_["n_resources"]
+    assert resources.max() == epochs and resources.min() < epochs
+    # three times the candidates of TINY's rounds; the ensemble of the best
+    # of those trained fully
+    assert search.n_candidates_ == [12, 6]
+    assert (resources[model.ensemble_candidates_] == epochs).all()
+    assert "in rungs of growing epochs, 1/3 promoted at each" in _flat(stdout)
     table = rounds_table(search)
-    assert table["candidates"].tolist() == [3]
-    assert table["trained fully"].tolist() == [1]
-    full = search.cv_results_["n_resources"] == 4
-    assert table["best of the round"].iloc[0] == (
-        search.cv_results_["mean_test_accuracy"][full].max()
-    )
+    assert table["candidates"].tolist() == [12, 6]
+    full = resources == epochs
+    rounds = search.cv_results_["round"]
+    assert table["trained fully"].tolist() == [
+        np.sum(full & (rounds == number)) for number in (0, 1)
+    ]
+    header = next(line for line in stdout.splitlines() if "trained fully" in line)
+    assert header.split()[:3] == ["round", "candidates", "trained"]
+    assert not _too_wide(stdout, 80)
 
 
 def test_rounds_table(small_search):
@@ -991,12 +1043,16 @@ def test_rounds_table(small_search):
 
 
 def test_spaces_table(small_search):
+    # the first and the last rounds: the one in between narrows from one
+    # to the other
     table = spaces_table(small_search)
     assert list(table.columns) == ["parameter", "round", "sampled from"]
-    assert table["parameter"].tolist() == ["alpha", "", ""]
-    assert table["round"].tolist() == ["0", "1", "2"]
+    assert table["parameter"].tolist() == ["alpha", ""]
+    assert table["round"].tolist() == ["0", "2"]
+    spaces = small_search.search_spaces_
     assert table["sampled from"].tolist() == [
-        space["alpha"].describe() for space in small_search.search_spaces_
+        spaces[0]["alpha"].describe(),
+        spaces[2]["alpha"].describe(),
     ]
     assert table["sampled from"].iloc[0] == "0.001..1e+03"
 
@@ -1023,23 +1079,26 @@ def test_spaces_table_breaks_long_descriptions_between_values(small_search):
     assert table["round"].tolist()[0] == "0" and "1" in table["round"].tolist()
 
 
-def test_rounds_table_shows_rounds_where_every_fit_failed(small_search):
-    search = copy.copy(small_search)
-    search.cv_results_ = dict(small_search.cv_results_)
-    scores = np.array(search.cv_results_["mean_test_score"], dtype=float)
-    scores[3:6] = np.nan
-    search.cv_results_["mean_test_score"] = scores
+def test_the_report_shows_rounds_where_every_fit_failed(digits_run, monkeypatch):
+    model = copy.copy(digits_run[4])
+    search = model.search_ = copy.copy(model.search_)
+    results = search.cv_results_ = dict(search.cv_results_)
+    failed = results["round"] == 1
+    scores = np.where(failed, np.nan, results["mean_test_score"])
+    results["mean_test_score"] = scores
+    model.ensemble_candidates_ = np.argsort(np.where(failed, np.inf, -scores))[:2]
     table = rounds_table(search)
     assert np.isnan(table["best of the round"].iloc[1])
-    assert table["best so far"].iloc[1] == scores[:3].max()
+    assert table["best so far"].iloc[1] == np.nanmax(scores)
+    monkeypatch.setenv("COLUMNS", "80")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        print_report(search, 0.5, 10)
+        print_report(model, "accuracy", 0.5, 10)
     lines = out.getvalue().splitlines()
-    assert lines[1] == "rounds, by CV score (the mean over 3 folds):"
+    assert lines[1] == "rounds, by CV accuracy (the mean over 2 folds):"
     assert lines[2].split()[:2] == ["round", "candidates"]
-    assert lines[4].split()[:4] == ["1", "3", "n/a", f"{scores[:3].max():.4f}"]
-    assert lines[-1] == "held-out test score: 0.5000 (10 rows)"
+    assert lines[4].split()[:4] == ["1", "2", "n/a", f"{np.nanmax(scores):.4f}"]
+    assert "held-out test accuracy: 0.5000 (10 rows)" in lines
 
 
 # ------------------------------------------------------------ metric, columns
@@ -1129,15 +1188,7 @@ def test_drop_errors_are_one_line(case, tmp_path):
     )
 
 
-# ------------------------------------------------------------ size, compiling
-
-
-def test_search_size_counts_the_fits_and_the_rows_they_train():
-    # 3 rounds x 8 candidates x 3 folds and the refit; a training fold of 2/3
-    # of 1347 rows, 10% of it held out for early stopping
-    n_fits, rows, row_epochs = search_size(1347, rounds=3, n_iter=8, cv=3, max_iter=30)
-    assert (n_fits, rows) == (73, int(1347 * 2 / 3 * 0.9))
-    assert row_epochs == 73 * 30 * rows
+# --------------------------------------------------------------- compiling
 
 
 def test_the_compiling_notice_is_said_while_the_warm_up_runs():
@@ -1169,11 +1220,11 @@ def test_an_error_of_the_warm_up_is_not_hidden():
         warm_up_kernels(60.0, warm_up=broken, tell=print)
 
 
-def test_write_outputs_without_matplotlib(small_search, tmp_path, monkeypatch):
+def test_write_outputs_without_matplotlib(digits_run, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        paths = write_outputs(small_search, tmp_path)
+        paths = write_outputs(digits_run[4], tmp_path)
     assert [p.name for p in paths] == ["model.skops", "cv_results.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cv_results.csv",
@@ -1216,7 +1267,9 @@ def _tune_until_the_first_round(tmp_path, out):
     first round's line appears, and return the exit status, stdout, stderr."""
     environment = dict(os.environ, MPLBACKEND="Agg")
     environment.pop("SCIPY_ARRAY_API", None)
-    budget = ["--rounds", "3", "--n-iter", "4", "--cv", "2", "--max-iter", "60"]
+    # rounds of 4, then 2 candidates: Ctrl-C comes early in the second
+    budget = [*TINY[:2], "--n-candidates", "12", *TINY[4:6], "--training-steps", "300"]
+    budget += ["--ensemble", "2", "--n-jobs", "1"]
     process = subprocess.Popen(
         [sys.executable, "-m", "sknormnet", "tune", *budget, "--out", str(out)],
         cwd=tmp_path,
@@ -1247,4 +1300,4 @@ def test_ctrl_c_stops_tune_reports_saves_the_finished_rounds_and_exits_130(
     assert ACCURACY.search(stdout)
     results = pd.read_csv(out / "cv_results.csv")
     assert (results["round"] == 0).all() and len(results) == 4
-    assert np.isfinite(results["mean_test_accuracy"]).all()
+    assert np.isfinite(results["mean_test_score"]).all()

@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import ParameterSampler, RandomizedSearchCV
+from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
 from sknormnet.distributions import (
     as_distribution,
@@ -416,6 +417,11 @@ def test_axis_scale(entry, scale):
         (
             layer_sizes(categorical([1, 2, 3], p=[0.1, 0.7, 0.2]), [64]),
             "1 (10%), 2 (70%), 3 (20%) layers of 64 units",
+        ),
+        # estimators by the name of their class, their parameters left out
+        (
+            [StandardScaler(), QuantileTransformer(output_distribution="normal")],
+            "StandardScaler, QuantileTransformer (equally likely)",
         ),
     ],
 )

@@ -880,9 +880,12 @@ def test_verbose_lines_fit_the_terminal_and_keep_each_range_whole(
     ours = [line for line in lines if not line.startswith("Fitting ")]
     assert all(len(line) <= columns for line in ours), ours
     text = "\n".join(ours)
-    # a range is never split from its name across lines
+    # a range is never broken inside; it follows its name, on the next line
+    # when the two are too wide for one
     for name in space:
-        assert re.search(rf"{name} \S+", text)
+        assert re.search(rf"{name}\s+\S", text)
+    assert not re.search(r"\.\.\n|\n\s*\.\.|\d\n\s*\d", text)
+    assert re.search(r"\d\.\.\d", text)
     assert text.count("round 2 of 2: 3 candidates") == 1
 
 
