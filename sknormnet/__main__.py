@@ -28,12 +28,14 @@ runs and a line when it ends, then a table of the rounds, what each sampled,
 the best parameters and the score on the held-out rows, every line fitted to
 the terminal's width (COLUMNS)."""
 
+# Printed as written. A shell's line continuation is a doubled backslash here:
+# a single one would end the line of the Python string and join the two.
 _TUNE_EPILOG = """\
 examples:
   sknormnet tune
   sknormnet tune --rounds 4 --n-iter 12 --priority 3 --n-jobs -1 --out results
   sknormnet tune --csv customers.csv --target outcome --out results
-  sknormnet tune --csv customers.csv --target outcome --drop email \
+  sknormnet tune --csv customers.csv --target outcome --drop email \\
       --scoring balanced_accuracy
   sknormnet tune --out results --onnx"""
 

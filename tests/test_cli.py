@@ -7,6 +7,7 @@ import importlib
 import io
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import sknormnet
 from sknormnet import MLPBatchNormClassifier
-from sknormnet.__main__ import main
+from sknormnet.__main__ import _build_parser, main
 from sknormnet._cli import (
     MIN_WIDTH,
     TEST_SIZE,
@@ -814,6 +815,22 @@ def test_help_and_version():
     assert "(default: None)" not in stdout
     status, stdout, _ = _run(["--version"])
     assert (status, stdout) == (0, f"sknormnet {sknormnet.__version__}\n")
+
+
+def test_the_examples_of_help_print_as_written():
+    # Read as a shell reads them: a line ending in a backslash goes on in the
+    # next one. Each example is a command that the parser takes, and each of
+    # its lines fits the terminal, as written.
+    status, stdout, _ = _run(["tune", "--help"], columns=80)
+    assert status == 0
+    lines = stdout.partition("\nexamples:\n")[2].splitlines()
+    assert lines and all(len(line) <= 80 for line in lines)
+    commands = "\n".join(lines).replace("\\\n", "").splitlines()
+    _, tune_parser = _build_parser()
+    for command in commands:
+        words = shlex.split(command)
+        assert words[:2] == ["sknormnet", "tune"], command
+        tune_parser.parse_args(words[2:])
 
 
 def test_the_example_of_main_runs():
