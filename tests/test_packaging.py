@@ -1,15 +1,25 @@
-"""The sdist holds what the test suite needs; the wheel holds only the package."""
+"""The sdist holds what the test suite needs; the wheel holds only the package;
+the version is written once, in pyproject.toml."""
 
 import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+import sknormnet
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject():
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)
 
 
 def _files(folder, pattern):
@@ -43,6 +53,9 @@ def distributions(tmp_path_factory):
     )
     (sdist,) = outdir.glob("*.tar.gz")
     (wheel,) = outdir.glob("*.whl")
+    release = _pyproject()["project"]["version"]
+    assert sdist.name == f"sknormnet-{release}.tar.gz"
+    assert wheel.name.startswith(f"sknormnet-{release}-py3-")
     with tarfile.open(sdist) as archive:
         # Each name starts with the sdist's top folder, sknormnet-VERSION/.
         sdist_files = {
@@ -84,3 +97,11 @@ def test_wheel_holds_only_the_package(distributions):
     assert outside == set()
     assert "sknormnet/py.typed" in wheel_files
     assert _files("sknormnet", "*.py") - wheel_files == set()
+
+
+def test_the_version_is_the_one_of_pyproject_toml():
+    # pyproject.toml holds it; the installed metadata and __version__ follow.
+    # A mismatch means an installation older than pyproject.toml: reinstall.
+    release = _pyproject()["project"]["version"]
+    assert "version" not in _pyproject()["project"].get("dynamic", [])
+    assert sknormnet.__version__ == version("sknormnet") == release
