@@ -258,7 +258,8 @@ def _build_parser():
         "--onnx",
         action="store_true",
         help="with --out, also export the model to model.onnx, for onnxruntime; "
-        'tables of numeric columns only, needs pip install "sknormnet[onnx]"',
+        "tables of numeric columns only; needs the onnx extra "
+        '(pip install ".[onnx]" in sknormnet\'s source folder)',
     )
     return parser, tune_parser
 

@@ -4,9 +4,10 @@ Importing this module registers a converter for the classifier with
 `skl2onnx <https://onnx.ai/sklearn-onnx/>`_, so that ``skl2onnx.to_onnx``
 converts it, alone or as the last step of a scikit-learn pipeline, with or
 without skl2onnx's ``zipmap`` option. The module has no other public names:
-the export goes through skl2onnx. It needs the ``onnx`` extra::
+the export goes through skl2onnx. It needs the ``onnx`` extra, installed
+from sknormnet's source folder::
 
-    pip install "sknormnet[onnx]"
+    pip install ".[onnx]"
 
 The graph is the model's prediction path with batch normalization folded into
 the weights (see :meth:`~sknormnet.MLPBatchNormClassifier.folded_weights`):
@@ -80,8 +81,8 @@ try:
 except ImportError as error:
     raise ImportError(
         "sknormnet.onnx needs skl2onnx (and onnxruntime to run the exported "
-        f"models), which could not be imported ({error}); install them with "
-        'pip install "sknormnet[onnx]"'
+        f"models), which could not be imported ({error}); install the onnx extra "
+        'from sknormnet\'s source folder: pip install ".[onnx]"'
     ) from error
 
 from . import MLPBatchNormClassifier

@@ -35,7 +35,8 @@ def _import_pyplot() -> ModuleType:
     except ImportError as exc:
         raise ImportError(
             "sknormnet.plotting requires matplotlib; install it with pip install "
-            "matplotlib (or pip install 'sknormnet[plot]')."
+            "matplotlib, or the plot extra from sknormnet's source folder: pip "
+            'install ".[plot]"'
         ) from exc
     return plt
 

@@ -405,9 +405,10 @@ def _serve_onnx_as_documented(directory, rows):
     return namespace["labels"], namespace["probabilities"]
 
 
+@pytest.mark.extra("onnx")
 def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
-    onnxruntime = pytest.importorskip("onnxruntime")
-    pytest.importorskip("skl2onnx")
+    import onnxruntime
+
     out = tmp_path / "results"
     tiny = ["--rounds", "1", "--n-iter", "1", "--cv", "2", "--max-iter", "3"]
     status, stdout, stderr = _run(["tune", *tiny, "--out", str(out), "--onnx"])
@@ -434,8 +435,8 @@ def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     assert np.mean(wrong.argmax(axis=1) == expected.argmax(axis=1)) < 0.5
 
 
+@pytest.mark.extra("onnx")
 def test_onnx_inputs_are_fed_by_column_names_that_onnx_cannot_spell(tmp_path):
-    pytest.importorskip("skl2onnx")
     X, y = load_iris(return_X_y=True, as_frame=True)
     X.columns = ["petal length (cm)", "x.y", "1st", "naïve"]
     table = X.assign(species=np.array(["a", "b", "c"])[y])
@@ -453,8 +454,8 @@ def test_onnx_inputs_are_fed_by_column_names_that_onnx_cannot_spell(tmp_path):
         _serve_onnx_as_documented(tmp_path, X.drop(columns="1st"))
 
 
+@pytest.mark.extra("onnx")
 def test_onnx_with_non_numeric_columns_fails_before_the_search(tmp_path):
-    pytest.importorskip("skl2onnx")
     path = _write(tmp_path / "data.csv", "x,plan,y\n" + "1,a,u\n2,b,v\n" * 10)
     args = ["--csv", str(path), "--target", "y", "--out", str(tmp_path / "o")]
     status, stdout, stderr = _run(["tune", *args, "--onnx", *TINY])
@@ -473,8 +474,8 @@ def test_onnx_without_skl2onnx_is_one_line_naming_the_extra(tmp_path, monkeypatc
     status, stdout, stderr = _run(["tune", "--out", str(tmp_path), "--onnx"])
     assert status == 1
     assert stderr == (
-        "sknormnet: error: --onnx needs skl2onnx (skl2onnx is missing); "
-        'pip install "sknormnet[onnx]"\n'
+        "sknormnet: error: --onnx needs skl2onnx (skl2onnx is missing); install "
+        'the onnx extra from sknormnet\'s source folder: pip install ".[onnx]"\n'
     )
     assert stdout == ""
 

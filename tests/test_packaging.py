@@ -1,6 +1,9 @@
 """The sdist holds what the test suite needs; the wheel holds only the package;
 the version is written once, in pyproject.toml."""
 
+import importlib.util
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,3 +108,70 @@ def test_the_version_is_the_one_of_pyproject_toml():
     release = _pyproject()["project"]["version"]
     assert "version" not in _pyproject()["project"].get("dynamic", [])
     assert sknormnet.__version__ == version("sknormnet") == release
+
+
+# ------------------------------------------------- the tests' optional extras
+
+
+def _root_conftest():
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_test_command_installs_every_extra_the_tests_use():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.partition("<!-- set-up commands")[2].partition("\n```\n")[0]
+    (test_command,) = [line for line in block.splitlines() if "pytest" in line]
+    extras = re.search(r'"\.\[([\w,]+)\]"', test_command).group(1).split(",")
+    used = set(_root_conftest().EXTRA_MODULES)
+    assert {"test", *used} <= set(extras)
+    assert used <= set(_pyproject()["project"]["optional-dependencies"])
+
+
+NEEDS_ONNX = """\
+import pytest
+
+
+@pytest.mark.extra("onnx")
+def test_export():
+    pass
+"""
+
+
+@pytest.mark.parametrize("require", [False, True])
+def test_a_test_whose_extra_is_missing_is_skipped_or_failed(tmp_path, require):
+    shutil.copy(ROOT / "conftest.py", tmp_path)
+    (tmp_path / "test_export.py").write_text(NEEDS_ONNX)
+    # a module of the package that cannot be imported without the extra
+    (tmp_path / "sknormnet").mkdir()
+    (tmp_path / "sknormnet" / "onnx.py").write_text(
+        '"""\n>>> 1\n1\n"""\nraise ImportError("no skl2onnx")\n'
+    )
+    # a plugin, loaded before anything is collected, that hides onnxruntime
+    (tmp_path / "without_onnxruntime.py").write_text(
+        'import sys\n\nsys.modules["onnxruntime"] = None\n'
+    )
+    options = ["-p", "without_onnxruntime", "--doctest-modules", "-rsE"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *options]
+        + ["--require-extras"] * require,
+        cwd=tmp_path,
+        env=dict(os.environ, COLUMNS="300"),  # summary lines not cut
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    reason = (
+        'needs the onnx extra (onnxruntime not installed): pip install -e ".[onnx]"'
+    )
+    lines = result.stdout.splitlines()
+    if require:
+        assert result.returncode == 1, result.stdout
+        for test in ("test_export.py::test_export", "sknormnet/onnx.py::onnx.py"):
+            assert f"ERROR {test} - Failed: {reason} (--require-extras)" in lines
+    else:
+        assert result.returncode == 0, result.stdout
+        assert f"SKIPPED [1] test_export.py:4: {reason}" in lines
+        assert f"SKIPPED [1] sknormnet/onnx.py: {reason}" in lines
