@@ -470,11 +470,14 @@ def test_onnx_with_non_numeric_columns_fails_before_the_search(tmp_path):
 
 def test_onnx_without_skl2onnx_is_one_line_naming_the_extra(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "sknormnet.onnx", raising=False)
-    monkeypatch.setitem(sys.modules, "skl2onnx", None)
+    # none of the onnx extra, whether it is installed or not: onnx is the
+    # first that sknormnet.onnx imports
+    for name in ("onnx", "skl2onnx", "onnxruntime"):
+        monkeypatch.setitem(sys.modules, name, None)
     status, stdout, stderr = _run(["tune", "--out", str(tmp_path), "--onnx"])
     assert status == 1
     assert stderr == (
-        "sknormnet: error: --onnx needs skl2onnx (skl2onnx is missing); install "
+        "sknormnet: error: --onnx needs skl2onnx (onnx is missing); install "
         'the onnx extra from sknormnet\'s source folder: pip install ".[onnx]"\n'
     )
     assert stdout == ""
