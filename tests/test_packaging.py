@@ -149,11 +149,12 @@ def test_a_test_whose_extra_is_missing_is_skipped_or_failed(tmp_path, require):
     (tmp_path / "sknormnet" / "onnx.py").write_text(
         '"""\n>>> 1\n1\n"""\nraise ImportError("no skl2onnx")\n'
     )
-    # a plugin, loaded before anything is collected, that hides onnxruntime
-    (tmp_path / "without_onnxruntime.py").write_text(
-        'import sys\n\nsys.modules["onnxruntime"] = None\n'
+    # a plugin, loaded before anything is collected, that hides the extra
+    (tmp_path / "without_onnx.py").write_text(
+        "import sys\n\nfor name in ('onnx', 'onnxruntime', 'skl2onnx'):\n"
+        "    sys.modules[name] = None\n"
     )
-    options = ["-p", "without_onnxruntime", "--doctest-modules", "-rsE"]
+    options = ["-p", "without_onnx", "--doctest-modules", "-rsE"]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *options]
         + ["--require-extras"] * require,
@@ -164,7 +165,8 @@ def test_a_test_whose_extra_is_missing_is_skipped_or_failed(tmp_path, require):
         timeout=120,
     )
     reason = (
-        'needs the onnx extra (onnxruntime not installed): pip install -e ".[onnx]"'
+        "needs the onnx extra (onnx, onnxruntime, skl2onnx not installed): "
+        'pip install -e ".[onnx]"'
     )
     lines = result.stdout.splitlines()
     if require:
