@@ -155,7 +155,7 @@ print(f"caviar: best validation accuracy {caviar.best_score_:.4f}")
 # results are the same as above.
 try:
     from dask.distributed import Client, LocalCluster
-except ImportError:  # Dask is an optional dependency: pip install "sknormnet[dask]"
+except ImportError:  # Dask is optional: pip install ".[dask]"
     Client = None
 
 if Client is not None:

@@ -1,8 +1,17 @@
 """Batch-normalized softmax MLPs and the tools to tune them, for scikit-learn."""
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0.dev0"
+# The version is written in pyproject.toml alone; pip records it in the
+# installed metadata.
+try:
+    __version__ = version("sknormnet")
+except PackageNotFoundError:
+    raise ImportError(
+        "sknormnet is imported from a folder that pip did not install, so it "
+        "has no version: install it from its folder with pip install -e ."
+    ) from None
 
 __all__ = [
     "CoarseToFineSearchCV",

@@ -30,12 +30,14 @@ ends, then a table of the rounds, what the search sampled, the best parameters,
 the final model and its score on the held-out rows, every line fitted to the
 terminal's width (COLUMNS)."""
 
+# Printed as written. A shell's line continuation is a doubled backslash here:
+# a single one would end the line of the Python string and join the two.
 _TUNE_EPILOG = """\
 examples:
   sknormnet tune
   sknormnet tune --time-budget 120 --ensemble 3 --out results
   sknormnet tune --csv customers.csv --target outcome --out results
-  sknormnet tune --csv customers.csv --target outcome --drop email \
+  sknormnet tune --csv customers.csv --target outcome --drop email \\
       --scoring balanced_accuracy
   sknormnet tune --out results --onnx"""
 
@@ -284,7 +286,8 @@ def _build_parser():
         "--onnx",
         action="store_true",
         help="with --out, also export the model to model.onnx, for onnxruntime; "
-        'tables of numeric columns only, needs pip install "sknormnet[onnx]"',
+        "tables of numeric columns only; needs the onnx extra "
+        '(pip install ".[onnx]" in sknormnet\'s source folder)',
     )
     return parser, tune_parser
 

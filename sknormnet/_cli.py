@@ -595,7 +595,8 @@ def check_onnx_export(X):
     except ImportError as exc:
         missing = getattr(exc.__cause__, "name", None) or "skl2onnx"
         raise DataError(
-            f'--onnx needs skl2onnx ({missing} is missing); pip install "sknormnet[onnx]"'
+            f"--onnx needs skl2onnx ({missing} is missing); install the onnx "
+            'extra from sknormnet\'s source folder: pip install ".[onnx]"'
         ) from None
     _, others = _split_columns(X)
     if others:

@@ -10,24 +10,76 @@ scalar arithmetic with Python numbers in float64.
 
 The machine code is cached on disk by numba, so the compilation, a few
 seconds, happens once per machine, installation and dtype rather than once per
-process. Numba decides where: next to the package's files (in ``__pycache__``,
-like Python's bytecode) when that directory is writable, else in the user's
-cache directory; the environment variable ``NUMBA_CACHE_DIR`` puts it anywhere
-else (see the installation page of the documentation).
+process. The cache is in the directory that the environment variable
+``NUMBA_CACHE_DIR`` names, else in the user's cache directory (see
+:func:`cache_directory`), never in the package's folder, which may be
+read-only and which ``pip uninstall`` would leave behind holding the cache.
+
+Numba takes its cache directory from ``numba.config.CACHE_DIR``, which it
+reads from ``NUMBA_CACHE_DIR`` when it is imported, and it chooses where a
+function's cache goes when the function is decorated. So :func:`kernel` sets
+``numba.config.CACHE_DIR`` while it decorates, whether numba was imported
+before sknormnet or not, and puts back the value it found: the environment
+and the cache of the user's own numba functions are left as they were.
 """
 
+import os
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import numba
 from numba import njit
 
 _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
-def kernel(function=None, *, reorder_sums=False):
-    """Compile ``function`` with numba, cached on disk where a cache directory
-    is writable.
+def cache_directory():
+    """The directory of the kernels' cache.
 
-    Where none is (a read-only package and home directory), numba refuses to
-    cache; the kernel is then compiled anew in each process rather than
-    making sknormnet fail at import.
+    ``NUMBA_CACHE_DIR`` when it is set, else ``sknormnet/numba`` in the
+    user's cache directory: ``$XDG_CACHE_HOME`` (an absolute path), or
+    ``~/.cache``, on Linux and other POSIX systems; ``~/Library/Caches`` on
+    macOS; ``%LOCALAPPDATA%\\sknormnet\\Cache\\numba`` on Windows.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    home = Path.home()
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local"
+        return Path(local) / "sknormnet" / "Cache" / "numba"
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "sknormnet" / "numba"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else home / ".cache"
+    return base / "sknormnet" / "numba"
+
+
+@cache
+def _writable_cache_directory():
+    """The cache directory as a string, created if missing, or None when it
+    cannot be written to."""
+    directory = cache_directory()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError:
+        return None
+    return str(directory)
+
+
+def kernel(function=None, *, reorder_sums=False):
+    """Compile ``function`` with numba, cached on disk in
+    :func:`cache_directory`.
+
+    When that directory cannot be written to, the kernel is compiled anew in
+    each process, rather than cached elsewhere or making sknormnet fail at
+    import.
 
     Parameters
     ----------
@@ -43,7 +95,14 @@ def kernel(function=None, *, reorder_sums=False):
     options = dict(_OPTIONS)
     if reorder_sums:
         options["fastmath"] = {"reassoc"}
+    directory = _writable_cache_directory()
+    if directory is None:
+        return njit(**options)(function)
+    found = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = directory
     try:
         return njit(cache=True, **options)(function)
-    except RuntimeError:
+    except RuntimeError:  # numba found the directory unusable after all
         return njit(**options)(function)
+    finally:
+        numba.config.CACHE_DIR = found

@@ -7,10 +7,11 @@ without skl2onnx's ``zipmap`` option; and one for the float32 step of the
 pipelines of :class:`~sknormnet.tabular.TunedMLPClassifier` (a
 ``FunctionTransformer`` of :func:`~sknormnet.preprocessing.as_float32`, a
 ``Cast``), which also keeps the identity ``FunctionTransformer`` that
-skl2onnx converts. The module has no other public names:
-the export goes through skl2onnx. It needs the ``onnx`` extra::
+skl2onnx converts. The module has no other public names: the export goes
+through skl2onnx. It needs the ``onnx`` extra, installed from sknormnet's
+source folder::
 
-    pip install "sknormnet[onnx]"
+    pip install ".[onnx]"
 
 The graph is the model's prediction path with batch normalization folded into
 the weights (see :meth:`~sknormnet.MLPBatchNormClassifier.folded_weights`):
@@ -85,8 +86,8 @@ try:
 except ImportError as error:
     raise ImportError(
         "sknormnet.onnx needs skl2onnx (and onnxruntime to run the exported "
-        f"models), which could not be imported ({error}); install them with "
-        'pip install "sknormnet[onnx]"'
+        f"models), which could not be imported ({error}); install the onnx extra "
+        'from sknormnet\'s source folder: pip install ".[onnx]"'
     ) from error
 
 from . import MLPBatchNormClassifier

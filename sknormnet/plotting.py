@@ -35,7 +35,8 @@ def _import_pyplot() -> ModuleType:
     except ImportError as exc:
         raise ImportError(
             "sknormnet.plotting requires matplotlib; install it with pip install "
-            "matplotlib (or pip install 'sknormnet[plot]')."
+            "matplotlib, or the plot extra from sknormnet's source folder: pip "
+            'install ".[plot]"'
         ) from exc
     return plt
 
@@ -525,24 +526,30 @@ def plot_learning_curves(
     """Draw an MLP's per-epoch histories: losses, validation score, learning rate.
 
     The epochs are numbered from 1, with whole-number ticks. With early
-    stopping, the middle panel shows the score the model monitored, named
+    stopping, the second panel shows the score the model monitored, named
     after its ``scoring`` (the negative validation log-loss by default), and
-    a dotted line marks the best epoch, whose weights the model kept. The
-    learning rate is drawn on a log axis when it changes; a constant rate is
-    written in its panel instead.
+    a dotted line marks the best epoch, whose weights the model kept. A
+    learning rate that changed during training (a decay schedule, or a
+    rate set between calls of ``partial_fit``) is drawn in a third panel, on
+    a log axis; a constant rate has no panel, its value is in the title of
+    the losses.
 
     Parameters
     ----------
     estimator : MLPBatchNormClassifier or Pipeline ending in one
         A fitted model, of at least one epoch; a pipeline's last step is
         used.
-    ax : sequence of 3 matplotlib Axes, default=None
-        Where to draw the losses, the validation score and the learning rate;
-        a new figure with three panels when None.
+    ax : sequence of 2 or 3 matplotlib Axes, default=None
+        Where to draw the losses, the validation score and, if it changed,
+        the learning rate, which then needs the third; a third given for a
+        constant rate is left as it is. When None, a new figure with a panel
+        for each.
 
     Returns
     -------
-    axes : list of 3 matplotlib Axes
+    axes : list of matplotlib Axes
+        The panels drawn: the losses and the validation score, then the
+        learning rate if it changed (``axes[0].figure`` is their figure).
 
     Raises
     ------
@@ -550,7 +557,8 @@ def plot_learning_curves(
         If the model is not fitted.
     ValueError
         If it has no history of epochs: another estimator, or a model whose
-        fit stopped in its first epoch.
+        fit stopped in its first epoch. If the learning rate changed and
+        ``ax`` holds only two axes.
 
     Examples
     --------
@@ -570,9 +578,18 @@ def plot_learning_curves(
 
     model = estimator[-1] if hasattr(estimator, "steps") else estimator
     _check_history(model)
+    rates = np.asarray(model.learning_rate_curve_, dtype=float)
+    n_panels = 3 if np.ptp(rates) > 0 else 2
     if ax is None:
-        _, ax = plt.subplots(1, 3, figsize=(13, 3.5))
-    loss_ax, score_ax, rate_ax = list(np.ravel(np.asarray(ax, dtype=object)))
+        _, ax = plt.subplots(1, n_panels, figsize=(13 * n_panels / 3, 3.5))
+    axes = list(np.ravel(np.asarray(ax, dtype=object)))[:n_panels]
+    if len(axes) < n_panels:
+        raise ValueError(
+            f"the learning rate of this {type(model).__name__} changed during "
+            "training, and its panel needs a third axes: pass 3 axes as ax, "
+            "or ax=None"
+        )
+    loss_ax, score_ax = axes[:2]
     epochs = np.arange(1, len(model.loss_curve_) + 1)
     metric = _validation_metric(model)
     loss_ax.plot(epochs, model.loss_curve_, label="training loss")
@@ -598,27 +615,18 @@ def plot_learning_curves(
             va="center",
             transform=score_ax.transAxes,
         )
-    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
-    loss_ax.legend()
     score_ax.set(xlabel="epoch", ylabel=metric, title=f"Validation {metric}")
-    rates = np.asarray(model.learning_rate_curve_, dtype=float)
-    if np.ptp(rates) > 0:
+    if n_panels == 3:
+        rate_ax = axes[2]
         rate_ax.plot(epochs, rates, label="learning rate")
         rate_ax.set_yscale("log")
         rate_ax.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
+        loss_ax.set_title("Loss")
     else:
-        # a flat line on a log axis has no tick near it: say the value instead
-        rate_ax.set(xlabel="epoch", title="Learning rate: constant")
-        rate_ax.set_yticks([])
-        rate_ax.text(
-            0.5,
-            0.5,
-            f"constant: {rates[0]:.3g}\nin every epoch",
-            ha="center",
-            va="center",
-            transform=rate_ax.transAxes,
-        )
-    for panel in (loss_ax, score_ax, rate_ax):
+        loss_ax.set_title(f"Loss (constant learning rate {rates[0]:.3g})")
+    loss_ax.set(xlabel="epoch", ylabel="loss")
+    loss_ax.legend()
+    for panel in axes:
         panel.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         panel.set_xlim(0.5, len(epochs) + 0.5)
-    return [loss_ax, score_ax, rate_ax]
+    return axes

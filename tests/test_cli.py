@@ -7,6 +7,7 @@ import importlib
 import io
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from sklearn.model_selection import train_test_split
 
 import sknormnet
 from sknormnet import MLPBatchNormClassifier
-from sknormnet.__main__ import main
+from sknormnet.__main__ import _build_parser, main
 from sknormnet._cli import (
     MIN_WIDTH,
     TEST_SIZE,
@@ -434,9 +435,10 @@ def _serve_onnx_as_documented(directory, rows):
     return namespace["labels"], namespace["probabilities"]
 
 
+@pytest.mark.extra("onnx")
 def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
-    onnxruntime = pytest.importorskip("onnxruntime")
-    pytest.importorskip("skl2onnx")
+    import onnxruntime
+
     out = tmp_path / "results"
     status, stdout, stderr = _run(["tune", *TINY, "--out", str(out), "--onnx"])
     assert status == 0, stderr
@@ -462,8 +464,8 @@ def test_tune_exports_onnx_that_computes_the_saved_probabilities(tmp_path):
     assert np.mean(wrong.argmax(axis=1) == expected.argmax(axis=1)) < 0.5
 
 
+@pytest.mark.extra("onnx")
 def test_onnx_inputs_are_fed_by_column_names_that_onnx_cannot_spell(tmp_path):
-    pytest.importorskip("skl2onnx")
     X, y = load_iris(return_X_y=True, as_frame=True)
     X.columns = ["petal length (cm)", "x.y", "1st", "naïve"]
     table = X.assign(species=np.array(["a", "b", "c"])[y])
@@ -481,8 +483,8 @@ def test_onnx_inputs_are_fed_by_column_names_that_onnx_cannot_spell(tmp_path):
         _serve_onnx_as_documented(tmp_path, X.drop(columns="1st"))
 
 
+@pytest.mark.extra("onnx")
 def test_onnx_with_non_numeric_columns_fails_before_the_search(tmp_path):
-    pytest.importorskip("skl2onnx")
     path = _write(tmp_path / "data.csv", "x,plan,y\n" + "1,a,u\n2,b,v\n" * 10)
     args = ["--csv", str(path), "--target", "y", "--out", str(tmp_path / "o")]
     status, stdout, stderr = _run(["tune", *args, "--onnx", *TINY])
@@ -497,12 +499,15 @@ def test_onnx_with_non_numeric_columns_fails_before_the_search(tmp_path):
 
 def test_onnx_without_skl2onnx_is_one_line_naming_the_extra(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "sknormnet.onnx", raising=False)
-    monkeypatch.setitem(sys.modules, "skl2onnx", None)
+    # none of the onnx extra, whether it is installed or not: onnx is the
+    # first that sknormnet.onnx imports
+    for name in ("onnx", "skl2onnx", "onnxruntime"):
+        monkeypatch.setitem(sys.modules, name, None)
     status, stdout, stderr = _run(["tune", "--out", str(tmp_path), "--onnx"])
     assert status == 1
     assert stderr == (
-        "sknormnet: error: --onnx needs skl2onnx (skl2onnx is missing); "
-        'pip install "sknormnet[onnx]"\n'
+        "sknormnet: error: --onnx needs skl2onnx (onnx is missing); install "
+        'the onnx extra from sknormnet\'s source folder: pip install ".[onnx]"\n'
     )
     assert stdout == ""
 
@@ -862,6 +867,22 @@ def test_help_and_version():
     assert "(default: None)" not in stdout
     status, stdout, _ = _run(["--version"])
     assert (status, stdout) == (0, f"sknormnet {sknormnet.__version__}\n")
+
+
+def test_the_examples_of_help_print_as_written():
+    # Read as a shell reads them: a line ending in a backslash goes on in the
+    # next one. Each example is a command that the parser takes, and each of
+    # its lines fits the terminal, as written.
+    status, stdout, _ = _run(["tune", "--help"], columns=80)
+    assert status == 0
+    lines = stdout.partition("\nexamples:\n")[2].splitlines()
+    assert lines and all(len(line) <= 80 for line in lines)
+    commands = "\n".join(lines).replace("\\\n", "").splitlines()
+    _, tune_parser = _build_parser()
+    for command in commands:
+        words = shlex.split(command)
+        assert words[:2] == ["sknormnet", "tune"], command
+        tune_parser.parse_args(words[2:])
 
 
 def test_the_example_of_main_runs():

@@ -629,8 +629,9 @@ def test_parallel_workers_limit_their_blas_threads():
     assert_array_equal(limited.cv_results_["mean_test_score"], 1)
 
 
+@pytest.mark.extra("dask")
 def test_dask_cluster_gives_the_same_results_as_a_local_run(classification):
-    distributed = pytest.importorskip("distributed")
+    import distributed
     from threadpoolctl import threadpool_info
 
     X, y = classification

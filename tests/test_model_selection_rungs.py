@@ -254,12 +254,15 @@ def test_a_backend_without_generators_gives_the_same_results():
     )
 
 
-@pytest.mark.parametrize("n_jobs", [2, "dask"])
+@pytest.mark.parametrize(
+    "n_jobs", [2, pytest.param("dask", marks=pytest.mark.extra("dask"))]
+)
 def test_rungs_are_the_same_with_n_jobs_and_dask(digits, n_jobs):
     X, y = digits
     sequential = _mlp_search().fit(X, y)
     if n_jobs == "dask":
-        distributed = pytest.importorskip("distributed")
+        import distributed
+
         with (
             distributed.LocalCluster(
                 n_workers=2, threads_per_worker=1, dashboard_address=":0"

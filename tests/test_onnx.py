@@ -1,22 +1,24 @@
-"""The ONNX export: onnxruntime predicts what the estimator predicts."""
+"""The ONNX export: onnxruntime predicts what the estimator predicts.
+
+The onnx extra's packages are imported where they are used, so that without
+them the module is collected and its tests skipped.
+"""
 
 import numpy as np
-import onnx
-import onnxruntime
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from onnx import TensorProto
-from skl2onnx import to_onnx
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-import sknormnet.onnx  # noqa: F401  (registers the converter)
 from sknormnet import MLPBatchNormClassifier
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.extra("onnx"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
 
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]
 ACTIVATION_OPS = {"relu": ["Relu"], "tanh": ["Tanh"], "logistic": ["Sigmoid"]}
@@ -44,12 +46,19 @@ def _classifier(**params):
 
 
 def _export(model, X, zipmap):
+    from skl2onnx import to_onnx
+
+    import sknormnet.onnx  # noqa: F401  (registers the converter)
+
     return to_onnx(model, X[:1], options={MLPBatchNormClassifier: {"zipmap": zipmap}})
 
 
 def _run(onx, X):
     """onnxruntime's labels and probabilities (a list of dicts with zipmap),
     after onnx's checker has passed the model."""
+    import onnx
+    import onnxruntime
+
     onnx.checker.check_model(onx, full_check=True)
     session = onnxruntime.InferenceSession(
         onx.SerializeToString(), providers=["CPUExecutionProvider"]
@@ -141,6 +150,8 @@ def test_integer_features_are_cast_to_float32():
 @pytest.mark.parametrize("hidden_layer_sizes", [(7, 5), ()])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_the_graph_is_the_folded_network(activation, hidden_layer_sizes, dtype):
+    from onnx import TensorProto
+
     X, y = _data(LABELS["int"], dtype)
     model = _classifier(activation=activation, hidden_layer_sizes=hidden_layer_sizes)
     onx = _export(model.fit(X, y), X, zipmap=False)

@@ -244,9 +244,8 @@ def test_a_state_without_a_version_warns_as_unknown():
 # ------------------------------------------------------------- the docs page
 
 
+@pytest.mark.extra("onnx")
 def test_the_examples_of_the_deploying_page_run(tmp_path, monkeypatch):
-    pytest.importorskip("skl2onnx")
-    pytest.importorskip("onnxruntime")
     monkeypatch.chdir(tmp_path)  # the page writes its files where it runs
     page = ROOT / "docs" / "user_guide" / "deploying.rst"
     with warnings.catch_warnings():

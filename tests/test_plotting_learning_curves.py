@@ -13,6 +13,7 @@ from sknormnet import MLPBatchNormClassifier
 from sknormnet.plotting import plot_learning_curves
 
 matplotlib.use("Agg")
+plt = pytest.importorskip("matplotlib.pyplot")
 
 
 def test_plot_learning_curves_draws_every_history(digits):
@@ -79,20 +80,71 @@ def test_epochs_are_ticked_at_whole_numbers(small_multiclass, max_iter):
         assert ax.get_xlim() == (0.5, len(model.loss_curve_) + 0.5)
 
 
-def test_a_constant_learning_rate_is_written_not_drawn(small_multiclass):
+def test_a_constant_learning_rate_has_no_panel_but_the_losses_title(
+    small_multiclass,
+):
     X, y = small_multiclass
     model = MLPBatchNormClassifier(
         (4,), max_iter=4, learning_rate_init=0.02, scoring="accuracy"
     )
     with pytest.warns(Warning):
         model.fit(X, y)
-    _, score_ax, rate_ax = plot_learning_curves(model)
-    assert rate_ax.get_lines() == []
-    assert rate_ax.get_title() == "Learning rate: constant"
-    assert [t.get_text() for t in rate_ax.texts] == ["constant: 0.02\nin every epoch"]
+    axes = plot_learning_curves(model)
+    assert len(axes) == 2
+    assert axes[0].figure.get_axes() == axes
+    loss_ax, score_ax = axes
+    assert loss_ax.get_title() == "Loss (constant learning rate 0.02)"
     # without early stopping there is no validation score to show
     assert score_ax.get_lines() == []
     assert "no validation data" in score_ax.texts[0].get_text()
+
+
+def test_a_changing_learning_rate_has_its_panel(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (4,), max_iter=4, learning_rate="exponential", decay_rate=0.5
+    )
+    with pytest.warns(Warning):
+        model.fit(X, y)
+    axes = plot_learning_curves(model)
+    assert len(axes) == 3
+    assert axes[0].figure.get_axes() == axes
+    assert axes[0].get_title() == "Loss"
+    np.testing.assert_allclose(
+        axes[2].get_lines()[0].get_ydata(), model.learning_rate_curve_
+    )
+
+
+@pytest.mark.parametrize("constant", [True, False])
+def test_given_axes_are_drawn_on_as_needed(small_multiclass, constant):
+    X, y = small_multiclass
+    schedule = {} if constant else {"learning_rate": "inverse_time", "decay_rate": 1}
+    model = MLPBatchNormClassifier((4,), max_iter=4, **schedule)
+    with pytest.warns(Warning):
+        model.fit(X, y)
+    fig, given = plt.subplots(1, 3)
+    drawn = plot_learning_curves(model, ax=given)
+    assert drawn == list(given[: 2 if constant else 3])
+    # a third axes given for a constant rate is left as it was
+    assert given[2].has_data() is not constant
+    plt.close(fig)
+
+
+def test_two_axes_for_a_changing_rate_are_refused(small_multiclass):
+    X, y = small_multiclass
+    model = MLPBatchNormClassifier(
+        (4,), max_iter=3, learning_rate="inverse_time", decay_rate=1
+    )
+    with pytest.warns(Warning):
+        model.fit(X, y)
+    fig, given = plt.subplots(1, 2)
+    with pytest.raises(
+        ValueError,
+        match=r"^the learning rate of this MLPBatchNormClassifier changed during training, and its "
+        r"panel needs a third axes: pass 3 axes as ax, or ax=None$",
+    ):
+        plot_learning_curves(model, ax=given)
+    plt.close(fig)
 
 
 def test_the_validation_panel_names_the_scoring(small_multiclass):
@@ -102,7 +154,7 @@ def test_the_validation_panel_names_the_scoring(small_multiclass):
     )
     with pytest.warns(Warning):
         model.fit(X, y)
-    _, score_ax, _ = plot_learning_curves(model)
+    _, score_ax = plot_learning_curves(model)
     assert score_ax.get_title() == "Validation balanced_accuracy"
     assert score_ax.get_ylabel() == "balanced_accuracy"
     labels = [t.get_text() for t in score_ax.get_legend().get_texts()]
@@ -112,7 +164,7 @@ def test_the_validation_panel_names_the_scoring(small_multiclass):
 def test_plot_learning_curves_without_validation(small_multiclass):
     X, y = small_multiclass
     model = MLPBatchNormClassifier((4,)).partial_fit(X, y, classes=[0, 1, 2])
-    loss_ax, score_ax, _ = plot_learning_curves(model)
+    loss_ax, score_ax = plot_learning_curves(model)
     assert len(loss_ax.get_lines()) == 1
     assert score_ax.get_lines() == []
 
