@@ -539,25 +539,12 @@ def print_report(model, metric, score, n_test):
     else:
         say("final model: the best candidate refitted on all the search's rows")
     say(f"held-out test {metric}: {score:.4f} ({n_test} rows)")
-    _note_the_training_length(members[0][STEP])
 
 
 def _members(model):
     """The pipelines of the final model, the best first."""
     estimator = model.estimator_
     return list(getattr(estimator, "estimators_", [estimator]))
-
-
-def _note_the_training_length(network):
-    """A note when the best member's best epoch was its last: it was still
-    improving when its budget ran out."""
-    if network.best_epoch_ is not None and network.best_epoch_ == network.n_iter_:
-        say(
-            f"note: the best candidate's best epoch was its last "
-            f"({network.n_iter_} of {network.n_iter_}): it may gain from longer "
-            "training, e.g. --training-steps "
-            f"{2 * TunedMLPClassifier().training_steps}"
-        )
 
 
 # ------------------------------------------------------------------- outputs
@@ -779,17 +766,20 @@ def load_data(csv=None, target=None):
 
 
 def _fit_a_tiny_model():
-    """Train a few epochs on 40 random rows, with early stopping, and predict:
-    the calls of the search, in float64, so that numba compiles (or loads from
-    its cache) the kernels they need."""
+    """Train a few epochs on 40 random rows and predict, as the search's fits
+    do (float32, the regularisers of its space, the cosine schedule), so that
+    numba compiles (or loads from its cache) the kernels they need."""
     rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    X, y = rng.normal(size=(40, 3)).astype(np.float32), np.arange(40) % 2
     model = MLPBatchNormClassifier(
-        (4,), max_iter=2, early_stopping=True, validation_fraction=0.5
+        (4,),
+        max_iter=2,
+        learning_rate="cosine",
+        dropout=0.1,
+        weight_decay=1e-4,
+        label_smoothing=0.1,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, y).predict_proba(X)
+    model.fit(X, y).predict_proba(X)
 
 
 def warm_up_kernels(patience=COMPILE_PATIENCE, warm_up=_fit_a_tiny_model, tell=say):
@@ -1018,10 +1008,8 @@ def tune(
     warm_up_kernels()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        # the schedule runs every fit to its last epoch on purpose, and a
-        # validation split that cannot stratify a tiny class changes no result
+        # the metric's check trains one epoch on purpose
         warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", message="early_stopping cannot stratify")
         # said in the command's last line instead
         warnings.filterwarnings("ignore", message="Ctrl-C stopped the search")
         _check_scoring_applies(X_train, y_train, scoring)
@@ -1051,7 +1039,8 @@ def tune(
         kept = len(search.cv_results_["params"])
         saved = f", saved to {out}" if out is not None else ""
         raise SearchInterrupted(
-            f"the search stopped after {search.n_rounds_} rounds; the report "
+            f"the search stopped after {search.n_rounds_} "
+            f"round{'s' if search.n_rounds_ != 1 else ''}; the report "
             f"covers their {kept} candidates{saved}"
         )
     return model, score

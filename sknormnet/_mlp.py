@@ -417,7 +417,9 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
         - ``"inverse_time"``: ``alpha0 / (1 + decay_rate * epoch)``;
         - ``"exponential"``: ``alpha0 * exp(-decay_rate * epoch)``;
         - ``"cosine"``: ``alpha0 * (1 + cos(pi * epoch / max_iter)) / 2``,
-          from ``alpha0`` down towards 0 at the last epoch of ``fit``;
+          from ``alpha0`` down towards 0 at the last epoch of ``fit``, which
+          ends the training by design: reaching ``max_iter`` then raises no
+          ``ConvergenceWarning``;
         - ``"invscaling"``: ``alpha0 / (t + 1) ** power_t`` with ``t`` the
           training rows seen, as in scikit-learn's ``MLPClassifier``;
         - ``"adaptive"``: ``alpha0``, divided by 5 each time
@@ -893,7 +895,8 @@ class MLPBatchNormClassifier(*_CALLBACK_BASES, ClassifierMixin, BaseEstimator):
                 # exception stops it
                 raise KeyboardInterrupt(message)
             warnings.warn(message, UserWarning)
-        if not incremental and not stopped and not interrupted:
+        scheduled_end = self.learning_rate == "cosine"
+        if not incremental and not stopped and not interrupted and not scheduled_end:
             # a warm-started fit adds max_iter epochs to the ones before it
             n_epochs = len(self.loss_curve_)
             in_all = (

@@ -569,9 +569,7 @@ class _SameSplits:
 
 def _full_budget_rows(results: Mapping[str, Any]) -> NDArray[np.intp]:
     """Rows fitted with the full budget: all rows without ``resource``."""
-    if "n_resources" not in results:
-        return np.arange(len(results["params"]))
-    budgets = np.asarray(results["n_resources"])
+    budgets = np.asarray(results.get("n_resources", np.zeros(len(results["params"]))))
     return np.flatnonzero(budgets == budgets.max())
 
 
@@ -593,7 +591,9 @@ def _print_wrapped(text: str, indent: int = 0) -> None:
         break_long_words=False,
     )
     lines = []
-    for line in wrapper.wrap(text):  # a line too wide: broken inside a range
-        too_wide = len(line) > wrapper.width
-        lines += wrapper.wrap(line.replace(NO_BREAK, " ")) if too_wide else [line]
+    for line in wrapper.wrap(text):
+        if len(line) > wrapper.width:  # a range too wide for a line: broken inside
+            wrapper.initial_indent = line[: len(line) - len(line.lstrip())]
+            line = "\n".join(wrapper.wrap(line.lstrip().replace(NO_BREAK, " ")))
+        lines.append(line)
     print("\n".join(lines).replace(NO_BREAK, " "), flush=True)

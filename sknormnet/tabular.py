@@ -11,6 +11,7 @@ on all the rows.
 
 from __future__ import annotations
 
+import difflib
 import math
 import time
 import warnings
@@ -66,8 +67,6 @@ STEP = "mlp"
 # instead of by 3-fold cross-validation: the folds' extra fits would take
 # the time of more candidates, and a fifth of that many rows scores steadily.
 HOLDOUT_ABOVE = 3000
-# The share of the search's rows that early stopping holds out, in each fit.
-VALIDATION_FRACTION = 0.15
 # Of the time budget, the share the search takes; the rest refits the ensemble.
 SEARCH_SHARE = 0.7
 # The first round draws this many candidates per worker, the later ones half.
@@ -185,6 +184,13 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
     training_steps : int, default=1500
         About how many optimizer steps each fit trains, within 10 to 500
         epochs: small tables get many epochs, large ones few.
+    space : dict, default=None
+        Entries that replace or add to the search space, as in
+        ``CoarseToFineSearchCV``'s ``param_distributions``: parameters of the
+        pipeline (``"mlp__..."`` for the network,
+        ``"preprocess__numeric__scale"`` for the scaling) mapped to
+        distributions or lists. A list of one value fixes a parameter:
+        ``{"mlp__dropout": [0.0]}`` searches without dropout.
     rungs : bool, default=False
         Whether each round fits its candidates in rungs of growing epochs, up
         to the full budget, ``factor`` times as many candidates per round,
@@ -259,6 +265,7 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "scaling": [StrOptions({"search", "standard", "quantile"})],
         "training_steps": [Interval(Integral, 1, None, closed="left")],
+        "space": [dict, None],
         "rungs": ["boolean"],
         "factor": [Interval(Real, 1, None, closed="neither")],
         "cv": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
@@ -276,6 +283,7 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         ensemble_size: int = 5,
         scaling: str = "search",
         training_steps: int = 1500,
+        space: dict[str, Any] | None = None,
         rungs: bool = False,
         factor: float = 3,
         cv: int | str = "auto",
@@ -289,6 +297,7 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.ensemble_size = ensemble_size
         self.scaling = scaling
         self.training_steps = training_steps
+        self.space = space
         self.rungs = rungs
         self.factor = factor
         self.cv = cv
@@ -329,6 +338,7 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
             pipeline.set_params(preprocess__numeric__scale=scaler)
         network = self._network(n_rows).set_params(random_state=rng.randint(2**31))
         pipeline.set_params(**{STEP: network})
+        _check_space_names(self.space or {}, pipeline)
         n_iter = self._rounds()
         rungs: dict[str, Any] = {}
         if self.rungs:
@@ -402,8 +412,11 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _network(self, n_rows: float) -> MLPBatchNormClassifier:
         """The network of every candidate: its batch size and epochs from the
-        rows it trains on, the cosine schedule, the best epoch kept."""
-        n_rows = n_rows * (1 - VALIDATION_FRACTION)
+        rows it trains on, the cosine schedule run to its end.
+
+        No early stopping: on small tables the rows it would hold out cost
+        more than the epoch it picks gains, and the cosine schedule's last
+        epochs take small steps anyway."""
         batch_size = int(
             np.clip(2 ** math.floor(math.log2(max(n_rows / 8, 1))), 16, 256)
         )
@@ -415,8 +428,6 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
             warmup_epochs=max(1, epochs // 20),
             max_iter=epochs,
             batch_size=batch_size,
-            early_stopping=True,
-            validation_fraction=VALIDATION_FRACTION,
             n_iter_no_change=np.inf,
         )
 
@@ -436,7 +447,7 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
             space["preprocess__numeric__scale"] = [
                 _scaler(name, int(n_rows)) for name in ("standard", "quantile")
             ]
-        return space
+        return {**space, **(self.space or {})}
 
     def _ensemble(
         self,
@@ -508,6 +519,21 @@ def auto_time_budget(n_rows: int) -> float:
     (45.0, 100.0, 100.0)
     """
     return float(np.clip(45 + 0.01 * (n_rows - 7500), 45, 100))
+
+
+def _check_space_names(space: dict[str, Any], pipeline: Pipeline) -> None:
+    """Refuse, before the search, an entry of ``space`` that is not a
+    parameter of the pipeline."""
+    names = pipeline.get_params(deep=True)
+    for name in space:
+        if name not in names:
+            close = difflib.get_close_matches(name, list(names), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"space: {name!r} is not a parameter of the pipeline{hint} The "
+                "network's parameters start with 'mlp__', the scaling's is "
+                "'preprocess__numeric__scale'."
+            )
 
 
 def _frame(X: Any) -> pd.DataFrame:

@@ -203,14 +203,17 @@ def test_the_cosine_schedule_falls_to_zero_over_max_iter_after_its_warmup(
         n_iter_no_change=100,
         random_state=0,
     )
+    # the schedule ends the training at max_iter by design: no warning
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
         model.fit(X, y)
     expected = [
         0.1 * 0.5 * (1 + np.cos(np.pi * e / 10)) * min(1, (e + 1) / (warmup_epochs + 1))
         for e in range(10)
     ]
     assert_allclose(model.learning_rate_curve_, expected)
+    with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(10\)"):
+        model.set_params(learning_rate="constant").fit(X, y)
 
 
 def test_invscaling_divides_by_the_rows_seen_as_scikit_learn_does(small_multiclass):

@@ -887,6 +887,8 @@ def test_verbose_lines_fit_the_terminal_and_keep_each_range_whole(
         assert re.search(rf"{name}\s+\S", text)
     assert not re.search(r"\.\.\n|\n\s*\.\.|\d\n\s*\d", text)
     assert re.search(r"\d\.\.\d", text)
+    # the ranges' lines start at 2 spaces, their continuations at 4
+    assert all(re.match(r"(\S|  \S|    \S)", line) for line in ours), ours
     assert text.count("round 2 of 2: 3 candidates") == 1
 
 

@@ -131,8 +131,6 @@ def test_a_fixed_scaling_is_not_searched(scaling, scalers):
         assert [type(scaler)] == scalers
 
 
-# (the early-stopping split of a fold cannot stratify a class of one row)
-@pytest.mark.filterwarnings("ignore:early_stopping cannot stratify")
 def test_a_class_of_two_rows_gets_fewer_folds_and_a_model():
     X, y = _table(60)
     y = y.copy()
@@ -215,3 +213,53 @@ def test_the_network_trains_in_float32():
         y,
     )
     assert model.estimator_["mlp"].coefs_[0].dtype == np.float32
+
+
+def test_each_fit_trains_about_training_steps_on_all_its_rows():
+    # 3 folds of 90 rows train on 60: batches of 16 (the least), 4 a epoch, so
+    # 200 steps are 50 epochs; the refit on all 90 rows takes 6 batches a
+    # epoch, 33 epochs
+    X, y = _table()
+    model = TunedMLPClassifier(
+        n_candidates=2,
+        ensemble_size=2,
+        random_state=0,
+        **{**QUICK, "training_steps": 200},
+    )
+    _fit(model, X, y)
+    searched = model.search_.estimator["mlp"]
+    assert (searched.batch_size, searched.max_iter) == (16, 50)
+    assert searched.learning_rate == "cosine" and searched.warmup_epochs == 2
+    for member in model.estimator_.estimators_:
+        network = member["mlp"]
+        assert (network.batch_size, network.max_iter) == (16, 33)
+        # no rows held out, no epoch picked: the schedule runs to its end
+        assert not network.early_stopping
+        assert network.n_iter_ == len(network.loss_curve_) == 33
+
+
+def test_space_replaces_and_adds_entries_of_the_search_space():
+    X, y = _table()
+    space = {"mlp__dropout": [0.0], "mlp__batch_size": [8, 32]}
+    model = _fit(
+        TunedMLPClassifier(space=space, n_candidates=4, random_state=0, **QUICK),
+        X,
+        y,
+    )
+    params = model.search_.cv_results_["params"]
+    assert {candidate["mlp__dropout"] for candidate in params} == {0.0}
+    assert {candidate["mlp__batch_size"] for candidate in params} <= {8, 32}
+    assert "mlp__learning_rate_init" in params[0]  # the rest stays
+    for member in model.estimator_.estimators_:
+        assert member["mlp"].dropout == 0.0
+
+
+def test_space_naming_no_parameter_fails_before_the_search():
+    X, y = _table()
+    model = TunedMLPClassifier(space={"mlp__dropuot": [0.0]}, **QUICK)
+    with pytest.raises(
+        ValueError,
+        match="'mlp__dropuot' is not a parameter of the pipeline; did you mean 'mlp__dropout'",
+    ):
+        model.fit(X, y)
+    assert not hasattr(model, "search_")
