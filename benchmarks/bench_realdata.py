@@ -153,6 +153,10 @@ def short_name(stem):
     return stem.removeprefix("mlbench_")
 
 
+# The progress lines align the tables' names.
+NAME_WIDTH = max(len(short_name(stem)) for stem in TABLES)
+
+
 def load_table(path, table):
     """The features and labels of a table, as the command reads them.
 
@@ -830,7 +834,8 @@ def run(args, stems, records):
                 else f"{record['status']}: {record['reason']}"
             )
             print(
-                f"{short_name(stem):<18} seed {seed}  {stored[method]:<14} {shown}",
+                f"{short_name(stem):<{NAME_WIDTH}} seed {seed}  "
+                f"{stored[method]:<14} {shown}",
                 flush=True,
             )
     return records
