@@ -44,10 +44,11 @@ Methods (``--methods``):
   same preprocessing: the network with its own defaults, untuned.
 
 The peers take the columns as pandas reads them: numbers are numeric, even
-where they code categories (Soybean, BreastCancer). The columns that are not
-numbers (text, and booleans, which pytabkit would otherwise leave out) become
-pandas categories, their categories those of the training rows; a value seen
-only in the held-out rows is then missing.
+where they code categories (Soybean, BreastCancer), and booleans (Zoo) are
+numbers to the gradient boosting; text columns become pandas categories, their
+categories those of the training rows (a value seen only in the held-out rows
+is then missing). Booleans become categories too for RealMLP, which would
+leave them out, and for the one-hot pipelines, whose imputer refuses them.
 
 Results are cached per (method or variant, table, seed) in ``--results``, a
 JSON file written after every run, so that a run of one method does not
@@ -84,6 +85,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,22 +187,18 @@ def split(X, y, seed):
     return train_test_split(X, y, test_size=TEST_SIZE, stratify=y, random_state=seed)
 
 
-def is_number(column):
-    """Whether a column is numeric (booleans are not: they are categories)."""
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
-        column
-    )
-
-
-def as_categories(X_train, X_test):
-    """Both frames with their non-numeric columns as pandas categories.
+def as_categories(X_train, X_test, *, booleans):
+    """Both frames with their text columns, and with ``booleans`` their
+    boolean ones, as pandas categories.
 
     The categories are the values of the training rows, so that nothing is
     learned from the held-out rows; a value seen only there becomes missing.
     """
     X_train, X_test = X_train.copy(), X_test.copy()
     for name in X_train.columns:
-        if not is_number(X_train[name]):
+        column = X_train[name]
+        is_bool = pd.api.types.is_bool_dtype(column)
+        if (is_bool and booleans) or not pd.api.types.is_numeric_dtype(column):
             dtype = pd.CategoricalDtype(X_train[name].dropna().unique())
             X_train[name] = X_train[name].astype(dtype)
             X_test[name] = X_test[name].astype(dtype)
@@ -269,14 +267,24 @@ def mlpbn_default(seed):
     )
 
 
-# Each peer: a function of the seed giving the unfitted estimator, and the
-# package it needs beyond sknormnet's own dependencies.
+@dataclass(frozen=True)
+class Peer:
+    """A peer: ``make(seed)`` gives the unfitted estimator; ``package`` is
+    what it needs beyond sknormnet's own dependencies; ``booleans`` whether
+    boolean columns reach it as categories (pytabkit leaves boolean columns
+    out, scikit-learn's SimpleImputer refuses them)."""
+
+    make: Callable
+    package: str | None = None
+    booleans: bool = False
+
+
 PEERS = {
-    "hgb": (hgb, None),
-    "lightgbm": (lightgbm, "lightgbm"),
-    "realmlp": (realmlp, "pytabkit"),
-    "sklearn_mlp": (sklearn_mlp, None),
-    "mlpbn_default": (mlpbn_default, None),
+    "hgb": Peer(hgb),
+    "lightgbm": Peer(lightgbm, "lightgbm"),
+    "realmlp": Peer(realmlp, "pytabkit", booleans=True),
+    "sklearn_mlp": Peer(sklearn_mlp, booleans=True),
+    "mlpbn_default": Peer(mlpbn_default, booleans=True),
 }
 TUNE = "tune"
 METHODS = (TUNE, *PEERS)
@@ -290,9 +298,9 @@ def run_peer(name, X_train, X_test, y_train, y_test, seed):
     record : dict
         ``accuracy`` and ``seconds`` (of the fit).
     """
-    make, package = PEERS[name]
-    X_train, X_test = as_categories(X_train, X_test)
-    model = make(seed)
+    peer = PEERS[name]
+    X_train, X_test = as_categories(X_train, X_test, booleans=peer.booleans)
+    model = peer.make(seed)
     with warnings.catch_warnings():
         # the peers run with their defaults: that an MLP stops at its
         # max_iter, or pytorch-lightning's deprecations, are not results
@@ -302,8 +310,8 @@ def run_peer(name, X_train, X_test, y_train, y_test, seed):
         seconds = time.perf_counter() - start
         accuracy = accuracy_score(y_test, model.predict(X_test))
     record = {"accuracy": float(accuracy), "seconds": seconds}
-    if package is not None:
-        record["version"] = importlib.metadata.version(package)
+    if peer.package is not None:
+        record["version"] = importlib.metadata.version(peer.package)
     return record
 
 
@@ -749,12 +757,11 @@ def parse_args():
         parser.error(
             f"--variant {args.variant!r} is the name of a peer; choose another"
         )
+    packages = {PEERS[method].package for method in args.methods if method in PEERS}
     missing = [
-        PEERS[method][1]
-        for method in args.methods
-        if method in PEERS
-        and PEERS[method][1] is not None
-        and importlib.util.find_spec(PEERS[method][1]) is None
+        package
+        for package in sorted(packages - {None})
+        if importlib.util.find_spec(package) is None
     ]
     if missing:
         parser.error(f'{", ".join(missing)} not installed: pip install ".[bench]"')
