@@ -61,7 +61,8 @@ The report covers every method and variant in the cache, on the selected
 tables and seeds: the mean held-out accuracy per table, the mean over the
 tables each method has and over those all have, the wins, ties (within
 ``TIE``) and losses of each variant against every other method, the seconds
-per table, and the spread of the accuracy over the seeds.
+per table, and the spread of the accuracy over the seeds. ``--methods ""``
+runs nothing and reports what is cached.
 
 Usage::
 
