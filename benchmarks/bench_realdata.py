@@ -472,6 +472,10 @@ def store(path, method, table, seed, record):
         "w", dir=path.parent, suffix=".tmp", delete=False
     ) as file:
         json.dump({"records": records}, file, indent=1)
+    # a temporary file is private; the cache is as readable as any new file
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(file.name, 0o666 & ~umask)
     os.replace(file.name, path)
     return records
 
