@@ -13,6 +13,21 @@ then the ratios sknormnet / reference against their targets. Every contender
 gets one warm-up epoch; the timed epochs run in rounds, one epoch of each
 contender after the other, and the medians are compared.
 
+``--phases`` times one sknormnet epoch by phase, in the benchmark process
+only: it wraps the ``forward`` and ``backward`` of ``Dense``, ``BatchNorm``
+(with the hidden activation) and ``BiasActivation`` (without batch norm) in
+``sknormnet._layers``, ``Network.backpropagate`` and ``Network.train_step``
+in ``sknormnet._network`` (their own times: the softmax, the loss and the
+loop over the layers; the L2 gradient and the weight decay), every
+optimizer's ``update_params`` in ``sknormnet._optimizers``, and the
+estimator's ``_train_one_epoch`` (its own time is the rest of the epoch loop,
+the batch gathering included). Each phase is timed net of the wrapped calls
+it makes, so the phases add up to the epoch. A method that does not exist is
+listed as not found and its time lands in its caller's phase. Timed apart, in
+alternation with those epochs: the GEMM limit's forward and backward
+products, and the batch gathering alone (``np.take`` of each batch's rows of
+a permutation into a buffer).
+
 Usage::
 
     python benchmarks/bench_training.py [--dtype float32|float64|both]
