@@ -18,16 +18,23 @@ Methods (``--methods``):
 - ``tune``: ``python -m sknormnet tune --csv FILE --target T [--drop D]
   --random-state SEED --out DIR`` run as a user runs it, in a subprocess of
   this interpreter, with the arguments of ``--tune-args`` added. The model it
-  saves (``DIR/model.skops``) is loaded with ``skops.io.load``, trusting the
-  types it lists only if they are sknormnet's, scikit-learn's or numpy's, and
-  scored on the held-out quarter, given the columns it was fitted on
-  (``feature_names_in_``: the command leaves identifiers and the like out).
+  saves (``DIR/model.skops``) is loaded with ``sknormnet.io.load``, as the
+  documentation says, and scored on the held-out quarter, given the columns
+  it was fitted on (``feature_names_in_``: the command leaves identifiers and
+  the like out).
   The command splits the table the same way, so its printed held-out score
   must equal the benchmark's: a run where it does not is recorded as failed.
   ``--variant NAME`` stores the run under another name, to compare
   configurations of the command (each variant keeps its ``--tune-args``). The
   first run on a machine compiles sknormnet's kernels; an untimed small run of
   the command on the digits comes first, so that no table pays for it.
+- ``tuned``: ``TunedMLPClassifier(random_state=SEED, **PARAMS)``, what the
+  command runs, called in this process on the training rows (all the columns
+  but the table's drop) with the parameters of ``--params`` (JSON). It
+  measures the ablation: each ingredient of the defaults switched off alone
+  (``'{"ensemble_size": 1}'``, ``'{"space": {"mlp__dropout": [0.0]}}'``,
+  ...), each stored under its ``--variant`` name; the report then compares
+  every variant with ``--reference`` (default ``tuned``: the defaults).
 - ``hgb``: ``HistGradientBoostingClassifier(categorical_features="from_dtype",
   random_state=seed)``.
 - ``lightgbm``: ``LGBMClassifier(random_state=seed, verbose=-1)``, which takes
@@ -60,16 +67,18 @@ when the command stops with its one-line error about the data, else as
 The report covers every method and variant in the cache, on the selected
 tables and seeds: the mean held-out accuracy per table, the mean over the
 tables each method has and over those all have, the wins, ties (within
-``TIE``) and losses of each variant against every other method, the seconds
-per table, and the spread of the accuracy over the seeds. ``--methods ""``
+``TIE``) and losses of each variant against every other method, the
+ablation (each variant's mean against the reference's), the seconds per
+table, and the spread of the accuracy over the seeds. ``--methods ""``
 runs nothing and reports what is cached.
 
 Usage::
 
     python benchmarks/bench_realdata.py DATADIR
-        [--methods tune,hgb,lightgbm,realmlp,sklearn_mlp,mlpbn_default]
-        [--tables Glass,Zoo] [--seeds 0,1,2] [--variant tune]
-        [--tune-args "--rounds 4"] [--results PATH] [--force] [--markdown]
+        [--methods tune,tuned,hgb,lightgbm,realmlp,sklearn_mlp,mlpbn_default]
+        [--tables Glass,Zoo] [--seeds 0,1,2] [--variant NAME]
+        [--tune-args "--ensemble 1"] [--params JSON] [--reference NAME]
+        [--results PATH] [--force] [--markdown]
 """
 
 import argparse
@@ -137,14 +146,10 @@ DEFAULT_SEEDS = (0, 1, 2)
 TIE = 0.0025
 # The command prints its held-out score to 4 decimals.
 PRINTED_DECIMALS = 4
-# A model file may ask to trust types of these packages only: the command
-# saves a scikit-learn pipeline of sknormnet's classifier.
-TRUSTED_PACKAGES = ("sknormnet", "sklearn", "numpy")
 # The command refuses a table with one line on stderr, starting so, and this
 # exit status; anything else that stops it is a failure.
 REFUSAL = "sknormnet: error:"
 REFUSED_STATUS = 1
-DEFAULT_VARIANT = "tune"
 DEFAULT_RESULTS = Path(__file__).parent / "results" / "realdata.json"
 
 
@@ -288,7 +293,10 @@ PEERS = {
     "mlpbn_default": Peer(mlpbn_default, booleans=True),
 }
 TUNE = "tune"
-METHODS = (TUNE, *PEERS)
+# TunedMLPClassifier called in Python, as the command calls it: the runs of
+# the ablation, each with its own parameters (--params)
+TUNED = "tuned"
+METHODS = (TUNE, TUNED, *PEERS)
 
 
 def run_peer(name, X_train, X_test, y_train, y_test, seed):
@@ -355,19 +363,14 @@ def command_for(path, table, seed, out, tune_args):
 
 
 def load_model(path):
-    """The pipeline in ``path``, loaded with skops after checking what it
-    asks to trust."""
-    import skops.io
+    """The model in ``path``, loaded as the documentation says: with
+    :func:`sknormnet.io.load`, which trusts sknormnet's own types only."""
+    from sknormnet.io import load
 
-    untrusted = skops.io.get_untrusted_types(file=path)
-    foreign = [name for name in untrusted if name.split(".")[0] not in TRUSTED_PACKAGES]
-    if foreign:
-        raise MethodFailed(
-            "failed",
-            f"{path.name} asks to trust {foreign}, types sknormnet tune does not "
-            "save; not loaded",
-        )
-    return skops.io.load(path, trusted=untrusted)
+    try:
+        return load(path)
+    except Exception as exc:
+        raise MethodFailed("failed", f"{path.name} did not load: {exc}") from exc
 
 
 def printed_score(output):
@@ -437,11 +440,36 @@ def run_tune(path, table, X_test, y_test, seed, tune_args):
     }
 
 
+def run_tuned(X_train, X_test, y_train, y_test, seed, params):
+    """Fit ``TunedMLPClassifier(random_state=seed, **params)`` on the training
+    rows, timed, and score it on the held-out rows.
+
+    The columns are those the command keeps on the suite's tables: all but
+    the table's ``drop``.
+    """
+    from sknormnet.tabular import TunedMLPClassifier
+
+    model = TunedMLPClassifier(random_state=seed, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+    accuracy = accuracy_score(y_test, model.predict(X_test))
+    return {
+        "accuracy": float(accuracy),
+        "seconds": seconds,
+        "candidates": len(model.search_.cv_results_["params"]),
+        "members": len(model.ensemble_candidates_),
+    }
+
+
 def warm_up_command():
     """Run the command once on the digits, untimed, with the least budget, so
     that it compiles sknormnet's kernels now if this machine has not yet."""
-    command = [sys.executable, "-m", "sknormnet", "tune", "--rounds", "1"]
-    command += ["--n-iter", "1", "--cv", "2", "--max-iter", "1"]
+    command = [sys.executable, "-m", "sknormnet", "tune", "--time-budget", "none"]
+    command += ["--n-candidates", "1", "--cv", "2", "--training-steps", "10"]
+    command += ["--ensemble", "1", "--n-jobs", "1"]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"the warm-up run of sknormnet tune failed: {last_line(done.stderr)}")
@@ -480,22 +508,23 @@ def store(path, method, table, seed, record):
     return records
 
 
-def check_variant_args(records, variant, tune_args, rerun):
-    """Refuse to mix runs of one variant made with different ``--tune-args``.
+def check_variant_args(records, variant, key, value, rerun):
+    """Refuse to mix runs of one variant made with different arguments:
+    ``key`` is "tune_args" (of the command) or "params" (of the Python call).
 
     ``rerun`` holds the (table, seed) pairs about to be run again, whose
     records will be replaced.
     """
     for stem, by_seed in records.get(variant, {}).items():
         for seed, record in by_seed.items():
-            used = record.get("tune_args")
+            used = record.get(key)
             if (stem, seed) in rerun or used is None:
                 continue
-            if used != list(tune_args):
+            if used != value:
                 sys.exit(
-                    f"variant {variant!r} was run with --tune-args "
-                    f"{shlex.join(used)!r}, not {shlex.join(tune_args)!r}: give "
-                    "another --variant name, or --force to run it again"
+                    f"variant {variant!r} was run with {key} {used!r}, not "
+                    f"{value!r}: give another --variant name, or --force to run "
+                    "it again"
                 )
 
 
@@ -633,6 +662,46 @@ class Report:
         )
         return title, ["variant", *self.methods], rows
 
+    def ablation(self, reference):
+        """Each other tuned variant against ``reference``, over the tables
+        both have: the two means, the difference, wins/ties/losses and the
+        seconds in all."""
+        rows = []
+        for variant in self.variants:
+            if variant == reference:
+                continue
+            tables = [
+                table
+                for table in self.tables
+                if (variant, table) in self.means and (reference, table) in self.means
+            ]
+            if not tables:
+                continue
+            gaps = [
+                self.means[variant, table] - self.means[reference, table]
+                for table in tables
+            ]
+            wins = sum(gap > TIE for gap in gaps)
+            losses = sum(gap < -TIE for gap in gaps)
+            seconds = sum(sum(self.results[variant, table].seconds) for table in tables)
+            rows.append(
+                [
+                    variant,
+                    len(tables),
+                    f"{self._mean_over(variant, tables):.4f}",
+                    f"{self._mean_over(reference, tables):.4f}",
+                    f"{statistics.fmean(gaps):+.4f}",
+                    f"{wins}/{len(gaps) - wins - losses}/{losses}",
+                    f"{seconds:.0f}",
+                ]
+            )
+        title = (
+            f"Ablation: each variant against {reference}, over the tables both "
+            "have (wins/ties/losses of the variant)"
+        )
+        header = ["variant", "tables", "mean", reference, "difference"]
+        return title, [*header, "w/t/l", "seconds"], rows
+
     def seconds(self):
         """Mean seconds per table."""
         rows = self._per_table(
@@ -669,7 +738,7 @@ class Report:
         ]
 
 
-def print_report(records, tables, seeds, markdown):
+def print_report(records, tables, seeds, markdown, reference=TUNED):
     """Print the accuracies, their means, wins/ties/losses, times and spreads.
 
     Parameters
@@ -682,6 +751,9 @@ def print_report(records, tables, seeds, markdown):
         The seeds whose mean is a table's result.
     markdown : bool
         GitHub tables instead of plain text.
+    reference : str
+        The variant that the ablation table compares the others with; no
+        ablation table when it has no runs.
     """
     report = Report(records, tables, seeds)
     if not report.methods:
@@ -690,6 +762,8 @@ def print_report(records, tables, seeds, markdown):
     parts = [report.accuracy()]
     if report.variants:
         parts.append(report.wins_ties_losses())
+    if reference in report.variants and len(report.variants) > 1:
+        parts.append(report.ablation(reference))
     parts += [report.seconds(), report.spread()]
     for title, header, rows in parts:
         print(title)
@@ -736,14 +810,26 @@ def parse_args():
     )
     parser.add_argument(
         "--variant",
-        default=DEFAULT_VARIANT,
-        help="the name the tuned runs are stored and reported under",
+        help="the name the runs of tune or tuned are stored and reported under "
+        "(default: the method's name)",
     )
     parser.add_argument(
         "--tune-args",
         type=shlex.split,
         default=[],
-        help='more arguments for sknormnet tune, e.g. "--rounds 4 --rungs"',
+        help='more arguments for sknormnet tune, e.g. "--ensemble 1"',
+    )
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help="the parameters of TunedMLPClassifier for tuned, as JSON, e.g. "
+        "'{\"ensemble_size\": 1}'",
+    )
+    parser.add_argument(
+        "--reference",
+        default=TUNED,
+        help="the variant the ablation table compares the other tuned variants with",
     )
     parser.add_argument(
         "--results", type=Path, default=DEFAULT_RESULTS, help="the cache, JSON"
@@ -762,6 +848,10 @@ def parse_args():
         parser.error(
             f"--variant {args.variant!r} is the name of a peer; choose another"
         )
+    if args.variant and TUNE in args.methods and TUNED in args.methods:
+        parser.error("--variant names the runs of one method: tune or tuned")
+    if not isinstance(args.params, dict):
+        parser.error("--params: give a JSON object of TunedMLPClassifier's parameters")
     packages = {PEERS[method].package for method in args.methods if method in PEERS}
     missing = [
         package
@@ -786,12 +876,14 @@ def selected_tables(datadir, patterns):
     return stems
 
 
-def run_one(method, path, table, X, y, seed, tune_args):
+def run_one(method, path, table, X, y, seed, args):
     """One method on one table and seed: its record, successful or not."""
     X_train, X_test, y_train, y_test = split(X, y, seed)
     try:
         if method == TUNE:
-            record = run_tune(path, table, X_test, y_test, seed, tune_args)
+            record = run_tune(path, table, X_test, y_test, seed, args.tune_args)
+        elif method == TUNED:
+            record = run_tuned(X_train, X_test, y_train, y_test, seed, args.params)
         else:
             record = run_peer(method, X_train, X_test, y_train, y_test, seed)
         record["status"] = "ok"
@@ -801,9 +893,17 @@ def run_one(method, path, table, X, y, seed, tune_args):
         reason = last_line(str(exc)) or "no message"
         record = {"status": "failed", "reason": f"{type(exc).__name__}: {reason}"}
     if method == TUNE:
-        record["tune_args"] = list(tune_args)
+        record["tune_args"] = list(args.tune_args)
+    elif method == TUNED:
+        record["params"] = args.params
     record["date"] = datetime.datetime.now().isoformat(timespec="seconds")
     return record
+
+
+def stored_name(method, variant):
+    """The name a method's runs are stored under: ``variant`` for the tuned
+    methods when given, else the method's name."""
+    return variant if variant and method in (TUNE, TUNED) else method
 
 
 def run(args, stems, records):
@@ -814,9 +914,7 @@ def run(args, stems, records):
     records : dict
         The cache, with the new records.
     """
-    stored = {
-        method: args.variant if method == TUNE else method for method in args.methods
-    }
+    stored = {method: stored_name(method, args.variant) for method in args.methods}
 
     def pending(method, stem, seed):
         done = records.get(stored[method], {}).get(stem, {})
@@ -838,7 +936,7 @@ def run(args, stems, records):
         path = args.datadir / (stem + SUFFIX)
         X, y = load_table(path, TABLES[stem])
         for seed, method in todo:
-            record = run_one(method, path, TABLES[stem], X, y, seed, args.tune_args)
+            record = run_one(method, path, TABLES[stem], X, y, seed, args)
             records = store(args.results, stored[method], stem, seed, record)
             shown = (
                 f"{record['accuracy']:.4f}  {record['seconds']:7.1f} s"
@@ -869,14 +967,18 @@ def main():
     args = parse_args()
     stems = selected_tables(args.datadir, args.tables)
     records = load_results(args.results)
+    rerun = {(s, str(seed)) for s in stems for seed in args.seeds if args.force}
     if TUNE in args.methods:
-        rerun = {(s, str(seed)) for s in stems for seed in args.seeds if args.force}
-        check_variant_args(records, args.variant, args.tune_args, rerun)
+        name = stored_name(TUNE, args.variant)
+        check_variant_args(records, name, "tune_args", list(args.tune_args), rerun)
+    if TUNED in args.methods:
+        name = stored_name(TUNED, args.variant)
+        check_variant_args(records, name, "params", args.params, rerun)
     print_machine()
     print_versions()
     records = run(args, stems, records)
     print()
-    print_report(records, stems, args.seeds, args.markdown)
+    print_report(records, stems, args.seeds, args.markdown, args.reference)
     print_final_load()
 
 
