@@ -348,7 +348,7 @@ def main(argv=None):
             _check_scoring(tune_parser, args.scoring)
     except SystemExit as exc:  # --help, --version, or a usage error
         return exc.code
-    from sknormnet._cli import DataError, SearchInterrupted, tune
+    from sknormnet._cli import DataError, SearchInterrupted, say, tune
 
     try:
         tune(
@@ -374,7 +374,8 @@ def main(argv=None):
         print(f"sknormnet: error: {exc}", file=sys.stderr)
         return 1
     except SearchInterrupted as exc:
-        print(f"sknormnet: interrupted: {exc}", file=sys.stderr)
+        # a sentence of the report: wrapped like its other lines
+        say(f"sknormnet: interrupted: {exc}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("sknormnet: interrupted", file=sys.stderr)

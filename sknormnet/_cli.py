@@ -87,8 +87,9 @@ def terminal_width():
     return max(shutil.get_terminal_size().columns, MIN_WIDTH)
 
 
-def say(text):
-    """Print ``text`` wrapped to the terminal, continuation lines indented."""
+def say(text, file=None):
+    """Print ``text`` wrapped to the terminal, continuation lines indented,
+    to ``file`` (stdout when None)."""
     print(
         textwrap.fill(
             text,
@@ -96,6 +97,7 @@ def say(text):
             subsequent_indent="  ",
             break_on_hyphens=False,
         ),
+        file=file,
         flush=True,
     )
 

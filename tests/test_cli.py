@@ -8,6 +8,7 @@ import io
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -1269,7 +1270,7 @@ def test_the_readme_main_job_is_the_tune_command_of_the_console_script():
     block = text.split("<!-- set-up commands", 1)[1].split("```bash", 1)[1]
     commands = block.split("```", 1)[0].strip().splitlines()
     assert len(commands) == 2
-    assert commands[0].endswith("&& sknormnet tune")
+    assert commands[0].endswith("&& sknormnet tune --out results")
     assert "pytest" in commands[1]
 
     with open(_repository_file("pyproject.toml"), encoding="utf-8") as pyproject:
@@ -1280,13 +1281,31 @@ def test_the_readme_main_job_is_the_tune_command_of_the_console_script():
     assert getattr(importlib.import_module(module), function) is main
 
 
+def test_the_readme_loads_the_main_jobs_model_as_it_says(digits_run, tmp_path):
+    with open(_repository_file("README.md"), encoding="utf-8") as readme:
+        text = readme.read()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    (block,) = [block for block in blocks if "results/model.skops" in block]
+    (tmp_path / "results").mkdir()
+    shutil.copy(digits_run[3] / "model.skops", tmp_path / "results")
+    namespace = {}
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        patch.chdir(tmp_path)
+        exec(block, namespace)
+    X, y = load_digits(return_X_y=True, as_frame=True)
+    assert namespace["model"].score(X, y) == digits_run[4].score(X, y)
+
+
 # ---------------------------------------------------------------------- Ctrl-C
 
 
 def _tune_until_the_first_round(tmp_path, out):
     """Run ``sknormnet tune`` in a subprocess, press Ctrl-C as soon as the
     first round's line appears, and return the exit status, stdout, stderr."""
-    environment = dict(os.environ, MPLBACKEND="Agg")
+    environment = dict(os.environ, MPLBACKEND="Agg", COLUMNS="80")
     environment.pop("SCIPY_ARRAY_API", None)
     # rounds of 4, then 2 candidates: Ctrl-C comes early in the second
     budget = [*TINY[:2], "--n-candidates", "12", *TINY[4:6], "--training-steps", "300"]
@@ -1315,8 +1334,13 @@ def test_ctrl_c_stops_tune_reports_saves_the_finished_rounds_and_exits_130(
     out = tmp_path / "results"
     status, stdout, stderr = _tune_until_the_first_round(tmp_path, out)
     assert status == 130
-    assert stderr.startswith("sknormnet: interrupted: the search stopped after 1 ")
-    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    # wrapped to the terminal's 80 columns, as the report's lines are
+    assert _flat(stderr).startswith(
+        "sknormnet: interrupted: the search stopped after 1 round; the report "
+        "covers their 4 candidates, saved to "
+    )
+    assert "Traceback" not in stderr and not _too_wide(stderr, 80)
+    assert stderr.count("\n") > 1
     assert len(ROUND_LINE.findall(stdout)) == 1
     assert ACCURACY.search(stdout)
     results = pd.read_csv(out / "cv_results.csv")
