@@ -900,10 +900,9 @@ def _plan(model, n_rows, n_workers):
         else "the best refitted"
     )
     cores = "core" if n_workers == 1 else "cores"
-    scaling = " and scaling" if model.scaling == "search" else ""
     return (
-        "search: learning rate, layers, dropout, weight decay, label smoothing"
-        f"{scaling}, scored by {scored} {model.scoring}, {size} on "
+        "search: learning rate, layers, dropout, weight decay and label "
+        f"smoothing, scored by {scored} {model.scoring}, {size} on "
         f"{n_workers} {cores}{rungs}; then {final}"
     )
 
@@ -981,8 +980,6 @@ def tune(
         time_budget=time_budget,
         n_candidates=n_candidates,
         ensemble_size=ensemble,
-        # ONNX has no quantile transform to the normal distribution
-        scaling="standard" if save_onnx else "search",
         cv=cv,
         training_steps=training_steps,
         rungs=rungs,
@@ -1002,11 +999,6 @@ def tune(
     metric_note = _note_the_metric(y, target, scoring)
     if metric_note is not None:
         say(metric_note)
-    if save_onnx:
-        say(
-            "note: --onnx: the numeric columns are standardized, as ONNX has no "
-            "quantile transform for the search to choose instead"
-        )
     warm_up_kernels()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

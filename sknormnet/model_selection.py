@@ -110,7 +110,8 @@ class CoarseToFineSearchCV(BaseSearchCV):
 
     time_budget : float, default=None
         Seconds the search may take: no round starts once the time spent and
-        the last round's time would exceed them (the first always runs).
+        the round's own, estimated by the last round's time per candidate,
+        would exceed them (the first always runs).
 
     verbose : int, default=0
         1 prints, wrapped to the terminal, what the search will fit, then for
@@ -285,9 +286,10 @@ feature_names_in_
         started = round_start = time.perf_counter()
         with handling_ctrl_c() as ctrl_c:
             for number in range(self.n_rounds):
-                if number and self.time_budget is not None:
-                    now = time.perf_counter()  # time spent, plus the last round's
-                    if (now - started) + (now - round_start) > self.time_budget:
+                if number and self.time_budget is not None:  # spent, and next
+                    now = time.perf_counter()
+                    rate = (now - round_start) / n_iter[number - 1]  # a candidate
+                    if now - started + rate * n_iter[number] > self.time_budget:
                         break
                 if number:
                     spaces, chooser = self._narrow(spaces, chooser, rounds)
@@ -335,8 +337,7 @@ feature_names_in_
     def _select_best_index(
         refit: Any, refit_metric: str, results: Mapping[str, Any]
     ) -> int:
-        """The candidate that ``refit`` returns when it is a callable, else
-        the best by mean score among those fitted with the full budget."""
+        """The row ``refit`` returns when callable, else the best full-budget row."""
         if not callable(refit):
             return _best_full_budget_row(results, refit_metric)
         index = refit(results)
@@ -349,8 +350,7 @@ feature_names_in_
     def _narrow(
         self, spaces: list[SearchSpace], chooser: categorical[int], rounds: _Rounds
     ) -> tuple[list[SearchSpace], categorical[int]]:
-        """Each space narrowed around its best candidates so far, and the
-        chooser of spaces, toward them."""
+        """Each space narrowed around its best candidates, and the chooser."""
         results, origins = rounds.results, rounds.origins
         rows = _full_budget_rows(results)
         scores = results[f"mean_test_{self._ranking_metric(results)}"][rows]

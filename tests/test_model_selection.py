@@ -1145,25 +1145,28 @@ class TakesSeconds(Peak):
 
 
 @pytest.mark.parametrize(
-    "budget, n_rounds",
+    "budget, n_iter, n_rounds",
     [
         # each round: 4 candidates x 2 folds x 1 s = 8 s
-        (None, 5),
-        (100.0, 5),
-        (23.9, 2),  # after 2 rounds, 16 s spent + 8 s of a third > 23.9
-        (24.0, 3),
-        (1.0, 1),  # the first round always runs
+        (None, 4, 5),
+        (100.0, 4, 5),
+        (23.9, 4, 2),  # after 2 rounds, 16 s spent + 8 s of a third > 23.9
+        (24.0, 4, 3),
+        (1.0, 4, 1),  # the first round always runs
+        # a round of 2 candidates after one of 4: 4 s, as its 2 s a candidate say
+        (12.0, [4, 2, 2, 2, 2], 2),
+        (11.9, [4, 2, 2, 2, 2], 1),
     ],
 )
 def test_no_round_starts_that_would_overrun_the_time_budget(
-    monkeypatch, budget, n_rounds
+    monkeypatch, budget, n_iter, n_rounds
 ):
     clock = TakesSeconds.clock = Clock()
     monkeypatch.setattr("sknormnet.model_selection.time.perf_counter", clock)
     search = CoarseToFineSearchCV(
         TakesSeconds(),
         {"lr": loguniform(1e-4, 1.0)},
-        n_iter=4,
+        n_iter=n_iter,
         n_rounds=5,
         time_budget=budget,
         cv=2,
@@ -1173,7 +1176,10 @@ def test_no_round_starts_that_would_overrun_the_time_budget(
         warnings.simplefilter("error")  # reaching the budget is no surprise
         search.fit(X_TINY)
     assert search.n_rounds_ == n_rounds == len(search.search_spaces_)
-    assert_array_equal(search.cv_results_["round"], np.repeat(range(n_rounds), 4))
+    sizes = [n_iter] * 5 if isinstance(n_iter, int) else n_iter
+    assert_array_equal(
+        search.cv_results_["round"], np.repeat(range(n_rounds), sizes[:n_rounds])
+    )
     assert search.best_index_ == np.argmax(search.cv_results_["mean_test_score"])
 
 

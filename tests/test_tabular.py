@@ -51,7 +51,7 @@ def test_one_call_on_a_table_fits_and_predicts_its_labels():
     assert list(model.feature_names_in_) == list(X.columns)
     assert model.n_features_in_ == 4
     assert model.fit_time_ > 0
-    # what the search searched: the network's parameters and the scaling
+    # what the search searched: the network's parameters, not the scaling
     space = model.search_.search_spaces_[0]
     assert {
         "mlp__learning_rate_init",
@@ -59,8 +59,22 @@ def test_one_call_on_a_table_fits_and_predicts_its_labels():
         "mlp__dropout",
         "mlp__weight_decay",
         "mlp__label_smoothing",
-        "preprocess__numeric__scale",
     } == set(space)
+    scaler = model.estimator_.estimators_[0]["preprocess"].named_transformers_
+    assert isinstance(scaler["numeric"]["scale"], StandardScaler)
+
+
+def test_scaling_search_lets_the_search_choose_the_scaler():
+    X, y = _table()
+    model = TunedMLPClassifier(
+        scaling="search", n_candidates=4, random_state=0, **QUICK
+    )
+    _fit(model, X, y)
+    choices = model.search_.search_spaces_[0]["preprocess__numeric__scale"]
+    assert [type(scaler) for scaler in choices] == [
+        StandardScaler,
+        QuantileTransformer,
+    ]
 
 
 @pytest.mark.parametrize("ensemble_size", [1, 3])
