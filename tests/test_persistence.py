@@ -12,21 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io as sio
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skops.io.exceptions import UntrustedTypesFoundException
 
 import sknormnet
 import sknormnet.io
 from sknormnet import MLPBatchNormClassifier
 from sknormnet.exceptions import InconsistentVersionWarning, ModelFileError
 from sknormnet.io import TRUSTED_TYPES
-
-sio = pytest.importorskip("skops.io")
-UntrustedTypesFoundException = pytest.importorskip(
-    "skops.io.exceptions"
-).UntrustedTypesFoundException
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,7 @@
 import warnings
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -13,7 +14,6 @@ from sknormnet import MLPBatchNormClassifier
 from sknormnet.plotting import plot_learning_curves
 
 matplotlib.use("Agg")
-plt = pytest.importorskip("matplotlib.pyplot")
 
 
 def test_plot_learning_curves_draws_every_history(digits):

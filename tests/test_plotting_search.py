@@ -1,6 +1,7 @@
 import sys
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib import ticker
@@ -22,7 +23,6 @@ from sknormnet.model_selection import CoarseToFineSearchCV
 from sknormnet.plotting import _import_pyplot, plot_search
 
 matplotlib.use("Agg")
-plt = pytest.importorskip("matplotlib.pyplot")
 
 X_TINY = np.arange(16, dtype=float).reshape(8, 2)
 
