@@ -131,12 +131,11 @@ class CoarseToFineSearchCV(BaseSearchCV):
         as in :class:`~sklearn.model_selection.HalvingRandomSearchCV`.
 
     search_spaces_ : list of dict (or of list of dicts)
-        The space each round of ``cv_results_`` sampled, shaped like
-        ``param_distributions``, of narrowed distributions and lists.
+        The narrowed space each round sampled, shaped like the first.
 
     n_rounds_ : int
-        Number of rounds that finished: fewer than ``n_rounds`` if the time
-        budget, a callback, Ctrl-C or failed fits stopped the search.
+        Rounds that finished: fewer than ``n_rounds`` when the time budget, a
+        callback, Ctrl-C or failed fits stopped the search.
 
     interrupted_ : bool
         Whether Ctrl-C stopped the search.
@@ -160,9 +159,8 @@ feature_names_in_
     Notes
     -----
     The rungs' budgets are :math:`m f^k` (rounded) below the full budget
-    :math:`E`, then :math:`E`, with as many rungs as make the last step the
-    closest to :math:`f` on a log scale: 1, 3, 9 and 20 epochs for
-    :math:`E = 20`, :math:`m = 1`, :math:`f = 3`.
+    :math:`E`, then :math:`E`, the last step the closest to :math:`f` on a log
+    scale: 1, 3, 9 and 20 epochs for :math:`E = 20, m = 1, f = 3`.
 
     Candidates are drawn with replacement, in the main process: the results
     do not depend on ``n_jobs`` or the joblib backend. Ctrl-C interrupts the
@@ -276,9 +274,11 @@ feature_names_in_
         self.search_spaces_, self.n_candidates_ = [], []
         self.n_rounds_, self.interrupted_ = 0, False
         if self.verbose > 0:  # what the search will fit
-            line = f"CoarseToFineSearchCV: {self.n_rounds} rounds x "
-            line += "/".join(str(n) for n in sorted(set(n_iter)))
+            budget = self.time_budget  # rounds until it is spent
+            line = f"CoarseToFineSearchCV: {'up to ' if budget else ''}{self.n_rounds}"
+            line += f" rounds x {'/'.join(str(n) for n in dict.fromkeys(n_iter))}"
             line += f" candidates x {self.n_splits_} folds"
+            line += f", within {budget:g} s" if budget else ""
             if len(rungs) > 1:
                 line += f"; rungs of {self.resource} {', '.join(map(str, rungs))}"
                 line += f", 1/{self.factor:g} promoted"

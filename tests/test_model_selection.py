@@ -816,7 +816,8 @@ def test_verbose_prints_what_it_fits_then_each_round_once_it_is_scored(capsys):
 
     search.set_params(verbose=1).fit(X_TINY)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "CoarseToFineSearchCV: 3 rounds x 2/3/4 candidates x 2 folds"
+    # the sizes of the rounds in their order
+    assert lines[0] == "CoarseToFineSearchCV: 3 rounds x 4/3/2 candidates x 2 folds"
     at = [i for i, line in enumerate(lines) if ROUND_LINE.match(line)]
     assert len(at) == 3
     rounds = [ROUND_LINE.match(lines[i]).groups() for i in at]
@@ -1181,6 +1182,28 @@ def test_no_round_starts_that_would_overrun_the_time_budget(
         search.cv_results_["round"], np.repeat(range(n_rounds), sizes[:n_rounds])
     )
     assert search.best_index_ == np.argmax(search.cv_results_["mean_test_score"])
+
+
+def test_verbose_says_a_budget_bounds_the_rounds(monkeypatch, capsys):
+    clock = TakesSeconds.clock = Clock()
+    monkeypatch.setattr("sknormnet.model_selection.time.perf_counter", clock)
+    search = CoarseToFineSearchCV(
+        TakesSeconds(seconds=1.0),
+        {"lr": loguniform(1e-4, 1.0)},
+        n_iter=[4, 2, 2],
+        n_rounds=3,
+        time_budget=30.0,
+        cv=2,
+        verbose=1,
+        random_state=0,
+    ).fit(X_TINY)
+    lines = capsys.readouterr().out.splitlines()
+    expected = "CoarseToFineSearchCV: up to 3 rounds x 4/2 candidates x 2 folds"
+    assert lines[0] == f"{expected}, within 30 s"
+    # how many rounds the budget allows is not known in advance: no "of 3"
+    rounds = [line for line in lines if line.startswith("round ")]
+    assert [line.split(":")[0] for line in rounds] == ["round 1", "round 2", "round 3"]
+    assert search.n_rounds_ == 3
 
 
 def test_the_time_budget_is_checked():
