@@ -19,6 +19,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import RidgeClassifier
@@ -102,8 +103,7 @@ def _load_skops(path):
     """The model saved at ``path``, loaded as the documentation says; checks
     that the file asks to trust only types that sknormnet.io.load trusts, and
     of sknormnet only public names."""
-    skops_io = pytest.importorskip("skops.io")
-    untrusted = skops_io.get_untrusted_types(file=path)
+    untrusted = skops.io.get_untrusted_types(file=path)
     assert set(untrusted) <= set(TRUSTED_TYPES)
     for name in untrusted:
         module, _, attribute = name.rpartition(".")
@@ -681,14 +681,13 @@ def test_a_file_is_written_whole_or_left_as_it_was(digits_run, tmp_path, monkeyp
     out = tmp_path / "results"
     out.mkdir()
     _write(out / "model.skops", b"the earlier model")
-    skops_io = pytest.importorskip("skops.io")
 
     def disk_full(obj, file):
         with open(file, "wb") as partial:
             partial.write(b"half a mod")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(skops_io, "dump", disk_full)
+    monkeypatch.setattr(skops.io, "dump", disk_full)
     with contextlib.redirect_stdout(io.StringIO()):
         with pytest.raises(DataError) as error:
             write_outputs(tuned, prepare_out(out, force=True))
