@@ -1,11 +1,36 @@
 import os
+import signal
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_as_in_a_terminal():
+    """SIGINT raises KeyboardInterrupt for the session, as in a terminal.
+
+    The tests press Ctrl-C as a user would, and expect the package to stop
+    what it runs. A run started with ``nohup`` or ``&`` ignores SIGINT, and
+    the package rightly leaves an ignored SIGINT alone: there, the session
+    gives it Python's default handler, which its child processes inherit as
+    the system default.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    ):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="session")
