@@ -181,8 +181,8 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
     scaling : {"standard", "quantile", "search"}, default="standard"
         How numeric columns are scaled (see :func:`tabular_pipeline`):
         ``"search"`` lets the search choose, candidate by candidate. On the
-        real tables of the benchmark, the quantiles gained nothing over
-        standardizing, searched or not (``benchmarks/README.md``).
+        real tables of the benchmark, letting the search choose the
+        quantiles gained nothing over standardizing (``benchmarks/README.md``).
     training_steps : int, default=1500
         About how many optimizer steps each fit trains, within 10 to 500
         epochs: small tables get many epochs, large ones few.
