@@ -417,9 +417,9 @@ class TunedMLPClassifier(ClassifierMixin, BaseEstimator):
         rows it trains on, the cosine schedule run to its end.
 
         No early stopping: the cosine schedule's last epochs take small steps
-        anyway; stopping after 10 epochs without progress cost 1 to 3 points
-        on small tables, and keeping the best epoch of a held-out 15% instead
-        is within the noise of running to the end (``benchmarks/README.md``)."""
+        anyway. Keeping the best epoch of a held-out 15% instead is within the
+        noise on small tables and a point worse on DNA and Satellite
+        (``benchmarks/README.md``)."""
         batch_size = int(
             np.clip(2 ** math.floor(math.log2(max(n_rows / 8, 1))), 16, 256)
         )
