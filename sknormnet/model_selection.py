@@ -141,7 +141,7 @@ class CoarseToFineSearchCV(BaseSearchCV):
         Whether Ctrl-C stopped the search.
 
     n_candidates_ : list of int
-        Number of candidates of each round of ``cv_results_``.
+        The candidates of each round of ``cv_results_``.
 
     best_estimator_, best_score_, best_params_, best_index_, scorer_, \
 n_splits_, refit_time_, multimetric_, classes_, n_features_in_, \
@@ -152,8 +152,7 @@ feature_names_in_
     See Also
     --------
     sklearn.model_selection.RandomizedSearchCV : One round of random sampling.
-    sklearn.model_selection.HalvingRandomSearchCV : Rounds that keep the best
-        candidates and give them more budget.
+    sklearn.model_selection.HalvingRandomSearchCV : The best go on, with more budget.
     tuning_space : Ready-made ``param_distributions``.
 
     Notes
@@ -277,7 +276,7 @@ feature_names_in_
             budget = self.time_budget  # rounds until it is spent
             line = f"CoarseToFineSearchCV: {'up to ' if budget else ''}{self.n_rounds}"
             line += f" rounds x {'/'.join(str(n) for n in dict.fromkeys(n_iter))}"
-            line += f" candidates x {self.n_splits_} folds"
+            line += f" candidates x {rounds.n_splits} folds"
             line += f", within {budget:g} s" if budget else ""
             if len(rungs) > 1:
                 line += f"; rungs of {self.resource} {', '.join(map(str, rungs))}"
@@ -473,9 +472,8 @@ feature_names_in_
 
 
 class _Rounds:
-    """Evaluates each round through scikit-learn's ``evaluate_candidates``,
-    rung by rung, and keeps what the search needs: the results so far, the
-    space each row was drawn from, and the callbacks' task of the search."""
+    """Evaluates each round, rung by rung, through ``evaluate_candidates``, and
+    keeps the results, the space of each row and the callbacks' task."""
 
     def __init__(
         self,
@@ -486,6 +484,8 @@ class _Rounds:
         self._search = search
         self._evaluate_candidates = evaluate_candidates
         self._splits = _SameSplits(search)
+        folds = getattr(search, "n_splits_", None)  # set late by older scikit-learn
+        self.n_splits = folds or check_cv(search.cv).get_n_splits()
         self.results: dict[str, Any] = {"round": [-1]}
         self.origins: list[int] = []
         self._task = self._begin(callback_ctx, "search", search.n_rounds)
@@ -514,7 +514,7 @@ class _Rounds:
             params = [candidates[i] | budgets for i in alive]
             if budget is not None:
                 more |= {"iter": [k] * len(alive), "n_resources": [budget] * len(alive)}
-            n_fits = len(alive) * search.n_splits_
+            n_fits = len(alive) * self.n_splits
             task = self._begin(round_task, "rung", n_fits, sequential=False)
             self.results = self._evaluate_candidates(
                 params,
