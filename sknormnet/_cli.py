@@ -119,7 +119,9 @@ def read_csv(path):
         The table, with at least one row.
     """
     try:
-        frame = pd.read_csv(path)
+        # pandas < 3 keeps 1e400 as text unless it parses as Python does
+        old = int(pd.__version__.split(".")[0]) < 3
+        frame = pd.read_csv(path, **({"float_precision": "round_trip"} if old else {}))
     except FileNotFoundError:
         raise DataError(f"no such file: {path}") from None
     except IsADirectoryError:
